@@ -7,36 +7,39 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/taskmind/taskmind/ent"
 	"github.com/taskmind/taskmind/graph/generated"
 	"github.com/taskmind/taskmind/graph/model"
+	"github.com/taskmind/taskmind/internal/auth"
 )
 
 // CreateTask is the resolver for the createTask field.
 func (r *mutationResolver) CreateTask(ctx context.Context, input ent.CreateTaskInput) (*ent.Task, error) {
-	panic(fmt.Errorf("not implemented: CreateTask - createTask"))
+	return r.Tasks.Create(ctx, input, auth.FromContext(ctx).UserID)
 }
 
 // UpdateTask is the resolver for the updateTask field.
 func (r *mutationResolver) UpdateTask(ctx context.Context, id int, input ent.UpdateTaskInput, expectedVersion *int) (*ent.Task, error) {
-	panic(fmt.Errorf("not implemented: UpdateTask - updateTask"))
+	return r.Tasks.Update(ctx, id, input, expectedVersion)
 }
 
 // DeleteTask is the resolver for the deleteTask field.
 func (r *mutationResolver) DeleteTask(ctx context.Context, id int) (int, error) {
-	panic(fmt.Errorf("not implemented: DeleteTask - deleteTask"))
+	if err := r.Tasks.Delete(ctx, id); err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 // SetTaskDone is the resolver for the setTaskDone field.
 func (r *mutationResolver) SetTaskDone(ctx context.Context, id int, done bool) (*ent.Task, error) {
-	panic(fmt.Errorf("not implemented: SetTaskDone - setTaskDone"))
+	return r.Tasks.SetDone(ctx, id, done)
 }
 
 // TaskChanged is the resolver for the taskChanged field.
 func (r *subscriptionResolver) TaskChanged(ctx context.Context) (<-chan *model.TaskEvent, error) {
-	panic(fmt.Errorf("not implemented: TaskChanged - taskChanged"))
+	return r.taskEvents(ctx), nil
 }
 
 // Mutation returns generated.MutationResolver implementation.

@@ -1,0 +1,87 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/taskmind/taskmind/ent"
+)
+
+// HandlerOptions are the limits and hooks of the GraphQL endpoint.
+type HandlerOptions struct {
+	Introspection   bool
+	ComplexityLimit int
+	MaxDepth        int
+	// MaxUploadBytes caps multipart uploads (model files).
+	MaxUploadBytes int64
+	// AllowedOrigins are extra websocket origins besides the server's own
+	// (host patterns as in coder/websocket's AcceptOptions).
+	AllowedOrigins []string
+	// WebsocketInit authenticates a websocket's connection_init payload and
+	// returns the context for the connection's operations.
+	WebsocketInit transport.WebsocketInitFunc
+	// ShuttingDown reports whether the server is draining (websockets it
+	// closes then say 1001).
+	ShuttingDown func() bool
+	// OnOperation is told about every finished operation (metrics, logs).
+	OnOperation func(ctx context.Context, name, opType, code string, d time.Duration)
+}
+
+// parserTokenLimit bounds the work of parsing a query; a legitimate query
+// from the app or the playground is a few hundred tokens.
+const parserTokenLimit = 5000
+
+// NewHandler builds the /graphql handler with every transport listed on
+// purpose: POST (application/json only), GET for queries, multipart for
+// uploads, and websocket for subscriptions.
+func NewHandler(schema graphql.ExecutableSchema, client *ent.Client, log *slog.Logger, opts HandlerOptions) *handler.Server {
+	srv := handler.New(schema)
+	srv.AddTransport(transport.Websocket{
+		Implementation: goingAway{
+			inner: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
+				// Same-origin is always allowed by coder/websocket; these are extra.
+				OriginPatterns: opts.AllowedOrigins,
+			}},
+			shuttingDown: opts.ShuttingDown,
+		},
+		KeepAlivePingInterval: 15 * time.Second,
+		InitTimeout:           10 * time.Second,
+		InitFunc:              opts.WebsocketInit,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	if opts.MaxUploadBytes > 0 {
+		srv.AddTransport(transport.MultipartForm{MaxUploadSize: opts.MaxUploadBytes, MaxMemory: 8 << 20})
+	}
+
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(parserTokenLimit)
+	srv.SetDisableSuggestion(true)
+	if opts.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](256)})
+	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.Use(depthLimit{max: opts.MaxDepth})
+	srv.Use(entgql.Transactioner{TxOpener: entgql.TxOpenerFunc(func(ctx context.Context) (context.Context, driverTx, error) {
+		return openTx(ctx, client, log)
+	})})
+	srv.SetErrorPresenter(errorPresenter(log))
+	srv.SetRecoverFunc(recoverFunc(log))
+	srv.AroundFields(classifyResolverErrors)
+	if opts.OnOperation != nil {
+		srv.AroundResponses(observeOperations(opts.OnOperation))
+	}
+	return srv
+}

@@ -1,0 +1,255 @@
+// Command taskmind is the whole Taskmind platform in one binary: the
+// GraphQL and REST API, the embedded web app, inference, and the operator's
+// commands (migrate, healthcheck, version).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/taskmind/taskmind/internal/config"
+	"github.com/taskmind/taskmind/internal/database"
+	"github.com/taskmind/taskmind/internal/events"
+	"github.com/taskmind/taskmind/internal/metrics"
+	"github.com/taskmind/taskmind/server"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "taskmind:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+func exitCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 1
+}
+
+const usage = `Taskmind: tasks and deep-learning inference in one binary.
+
+Usage:
+  taskmind [serve]       start the server (default)
+  taskmind migrate       apply database migrations and exit
+  taskmind healthcheck   exit 0 if the local server answers /healthz
+  taskmind version       print the version
+
+Configuration comes from environment variables; see README.md.
+Run "taskmind <command> --help" for a command's flags.
+`
+
+// run is the whole program, with its environment passed in so tests can
+// call it directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, args, getenv, stdout)
+	case "migrate":
+		return cmdMigrate(ctx, args, getenv, stdout)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, args, getenv, stdout)
+	case "version":
+		return cmdVersion(args, stdout)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (run taskmind --help)", cmd)
+}
+
+// newFlags returns a flag set that prints its help to stdout.
+func newFlags(name, summary string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: taskmind %s [flags]\n\n%s\n", name, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func cmdVersion(args []string, stdout io.Writer) error {
+	fs := newFlags("version", "Print the version and build commit.", stdout)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "taskmind %s (commit %s)\n", version, commit)
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("migrate", "Apply database migrations (also done at every start) and exit.", stdout)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations applied")
+	return db.Close()
+}
+
+func cmdHealthcheck(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("healthcheck", "Exit 0 when the server on this host answers /healthz (for container HEALTHCHECK).", stdout)
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for an answer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	host := cfg.ListenHost
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, fmt.Sprint(cfg.Port))+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %d", resp.StatusCode)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("serve", "Start the Taskmind server (configured by environment variables).", stdout)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stdout)
+	m := metrics.New(metrics.BuildInfo{Version: version, Revision: commit})
+	m.SetReady(false)
+
+	db, err := database.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	m.RegisterDB(db.SQL)
+	if cfg.DatabaseURL != "" {
+		log.Info("database ready", "dialect", "postgres", "url", config.RedactURL(cfg.DatabaseURL))
+	} else {
+		log.Info("database ready", "dialect", "sqlite", "path", cfg.SQLitePath())
+	}
+
+	var broker events.Broker
+	if db.DSN != "" {
+		broker, err = events.NewPostgres(db.SQL, db.DSN, log)
+		if err != nil {
+			return fmt.Errorf("DATABASE_URL: listening for task events: %w", err)
+		}
+	} else {
+		broker = events.NewLocal()
+	}
+	defer broker.Close()
+
+	srv := server.New(server.Deps{
+		Config: cfg, Log: log, Metrics: m, DB: db, Events: broker, Frontend: frontendDist(),
+	})
+	ln, err := net.Listen("tcp", cfg.ListenAddr())
+	if err != nil {
+		return fmt.Errorf("PORT/TASKMIND_LISTEN_ADDR: %w", err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("TASKMIND_METRICS_ADDR: %w", err)
+		}
+		go func() { errc <- srv.ServeMetrics(mln) }()
+	}
+	log.Info("taskmind started", "version", version, "addr", "http://"+ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newLogger logs JSON unless a person is watching a terminal.
+func newLogger(cfg config.Config, stdout io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	switch strings.ToLower(cfg.LogLevel) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	format := cfg.LogFormat
+	if format == "" {
+		format = "json"
+		if f, ok := stdout.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(stdout, opts))
+	}
+	return slog.New(slog.NewJSONHandler(stdout, opts))
+}

@@ -1,0 +1,28 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// routes is the one table of every route Taskmind serves.
+func (s *Server) routes() {
+	e := s.echo
+	e.Use(s.requestID, s.recoverPanics, s.observe, s.securityHeaders, s.limitBody)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	if s.deps.Config.MetricsAddr == "" {
+		e.GET("/metrics", echo.WrapHandler(s.deps.Metrics.Handler()))
+	}
+
+	e.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, "/graphql", s.serveGraphQL)
+
+	e.GET("/tasks", s.listTasks)
+	e.POST("/tasks", s.createTask)
+
+	e.GET("/", s.spa)
+	e.GET("/*", s.spa)
+	e.RouteNotFound("/*", s.notFound)
+}
