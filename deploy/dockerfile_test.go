@@ -210,7 +210,7 @@ func stageCommands[T instructions.Command](s instructions.Stage) []T {
 	return out
 }
 
-func env(s instructions.Stage) map[string]string {
+func stageEnv(s instructions.Stage) map[string]string {
 	m := map[string]string{}
 	for _, c := range stageCommands[*instructions.EnvCommand](s) {
 		for _, kv := range c.Env {
@@ -252,7 +252,7 @@ func TestDockerfileStages(t *testing.T) {
 	})
 
 	t.Run("Go build", func(t *testing.T) {
-		if got := env(*build)["CGO_ENABLED"]; got != "0" {
+		if got := stageEnv(*build)["CGO_ENABLED"]; got != "0" {
 			t.Errorf("got CGO_ENABLED=%q, want 0: the runtime image has no libc", got)
 		}
 		var goBuild string
@@ -282,7 +282,7 @@ func TestDockerfileStages(t *testing.T) {
 		if !strings.HasPrefix(final.BaseName, "gcr.io/distroless/static") {
 			t.Errorf("got runtime base %q, want gcr.io/distroless/static (CA certificates, no shell)", final.BaseName)
 		}
-		e := env(final)
+		e := stageEnv(final)
 		for k, want := range map[string]string{
 			"TASKMIND_LISTEN_ADDR": "0.0.0.0",
 			"TASKMIND_DATA_DIR":    "/data",
