@@ -259,12 +259,12 @@ export default function Board() {
       {!readOnly && (
         <section aria-labelledby={`${ids}-new`} className="card">
           <h2 id={`${ids}-new`} className="visually-hidden">New task</h2>
-          <TaskForm initial={emptyDraft} submitLabel="Add task" busy={create.fetching} onSubmit={onCreate} compact />
+          <TaskForm initial={emptyDraft} label="New task" submitLabel="Add task" busy={create.fetching} onSubmit={onCreate} compact />
         </section>
       )}
       {readOnly && <p className="note">Your role is viewer: you can read tasks but not change them.</p>}
 
-      <form className="filters" role="search" onSubmit={(e) => { e.preventDefault(); }}>
+      <form className="filters" role="search" aria-label="Filter tasks" onSubmit={(e) => { e.preventDefault(); }}>
         <div className="field grow">
           <label htmlFor={`${ids}-q`}>Search</label>
           <input id={`${ids}-q`} type="search" value={text} placeholder="Title or description" onChange={(e) => { setText(e.target.value); }} />

@@ -20,12 +20,14 @@ interface Props {
   /** onSubmit resolves true when the draft was saved. */
   onSubmit: (d: TaskDraft) => Promise<boolean>;
   onCancel?: () => void;
+  /** label names the form for assistive technology ("New task", "Edit task"). */
+  label: string;
   /** compact lays the fields out on one line, for the create bar. */
   compact?: boolean;
 }
 
 /** TaskForm edits a task's fields; the board uses it to create and to edit inline. */
-export function TaskForm({ initial, submitLabel, busy, onSubmit, onCancel, compact }: Props) {
+export function TaskForm({ initial, label, submitLabel, busy, onSubmit, onCancel, compact }: Props) {
   const [draft, setDraft] = useState(initial);
   const id = useId();
   const set = <K extends keyof TaskDraft>(k: K, v: TaskDraft[K]) => {
@@ -44,6 +46,7 @@ export function TaskForm({ initial, submitLabel, busy, onSubmit, onCancel, compa
   return (
     <form
       className={compact ? 'task-form compact' : 'task-form'}
+      aria-label={label}
       onSubmit={submit}
       onKeyDown={(e) => {
         if (e.key === 'Escape' && onCancel) {

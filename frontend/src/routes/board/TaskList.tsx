@@ -40,6 +40,7 @@ function TaskRow({ task, editingId, readOnly, busyId, onEdit, onSave, onToggle, 
       <li className="task editing">
         <TaskForm
           initial={draftOf(task)}
+          label={`Edit task ${task.title}`}
           submitLabel="Save"
           busy={busyId === task.id}
           onSubmit={(d) => onSave(task, d)}
