@@ -1,14 +1,17 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
@@ -345,9 +348,9 @@ func TestDockerfileStages(t *testing.T) {
 	})
 }
 
-// TestDockerignore checks that the build context leaves out what must not
-// reach the image (or slow the build) and keeps what the Dockerfile needs.
-func TestDockerignore(t *testing.T) {
+// dockerignoreMatcher reads ../.dockerignore as BuildKit does.
+func dockerignoreMatcher(t *testing.T) *patternmatcher.PatternMatcher {
+	t.Helper()
 	f, err := os.Open(filepath.Join(repoRoot, ".dockerignore"))
 	if err != nil {
 		t.Fatal(err)
@@ -361,6 +364,59 @@ func TestDockerignore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pm
+}
+
+// TestDockerBuildContext checks that every source file and embedded file
+// the binary is built from reaches the build context. The SPA build output
+// is exempt: the image builds it afresh.
+func TestDockerBuildContext(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-deps",
+		"-f", `{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}}|{{.}}{{end}}{{range .EmbedFiles}}|{{.}}{{end}}{{"\n"}}{{end}}{{end}}`, ".")
+	cmd.Dir = repoRoot
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm := dockerignoreMatcher(t)
+	files := []string{"go.mod", "go.sum"}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		parts := strings.Split(line, "|")
+		dir, err := filepath.Rel(root, parts[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range parts[1:] {
+			files = append(files, filepath.ToSlash(filepath.Join(dir, f)))
+		}
+	}
+	if len(files) < 3 {
+		t.Fatalf("got files %v from go list, want the main package's", files)
+	}
+	for _, f := range files {
+		if strings.HasPrefix(f, "frontend/dist/app/") {
+			continue
+		}
+		ignored, err := pm.MatchesOrParentMatches(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ignored {
+			t.Errorf("got %s left out of the build context by .dockerignore, want it in: the binary is built from it", f)
+		}
+	}
+}
+
+// TestDockerignore checks that the build context leaves out what must not
+// reach the image (or slow the build) and keeps what the Dockerfile needs.
+func TestDockerignore(t *testing.T) {
+	pm := dockerignoreMatcher(t)
 	for _, tc := range []struct {
 		path    string
 		ignored bool
