@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/taskmind/taskmind/internal/config"
 	"github.com/taskmind/taskmind/internal/database"
 	"github.com/taskmind/taskmind/internal/events"
+	"github.com/taskmind/taskmind/internal/identity"
 	"github.com/taskmind/taskmind/internal/metrics"
 	"github.com/taskmind/taskmind/server"
 )
@@ -57,6 +59,8 @@ Usage:
   taskmind migrate       apply database migrations and exit
   taskmind healthcheck   exit 0 if the local server answers /healthz
   taskmind version       print the version
+  taskmind login-link    print a one-time admin sign-in link
+  taskmind token create  create an API token for a user
 
 Configuration comes from environment variables; see README.md.
 Run "taskmind <command> --help" for a command's flags.
@@ -81,6 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return cmdHealthcheck(ctx, args, getenv, stdout)
 	case "version":
 		return cmdVersion(args, stdout)
+	case "login-link":
+		return cmdLoginLink(ctx, args, getenv, stdout)
+	case "token":
+		return cmdToken(ctx, args, getenv, stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -193,8 +201,31 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer broker.Close()
 
+	key, generated, err := identity.LoadSecretKey(cfg)
+	if err != nil {
+		return err
+	}
+	if generated {
+		log.Info("generated a new secret key", "path", filepath.Join(cfg.DataDir, "secret.key"))
+	}
+	if cfg.SecretKey == "" && cfg.DatabaseURL != "" {
+		log.Warn("TASKMIND_SECRET_KEY is not set: each replica uses its own generated key, so sign-ins may fail behind a load balancer; set the same key on every replica")
+	}
+	if cfg.AnonymousRole != "" {
+		log.Warn("ANONYMOUS ACCESS IS ON: TASKMIND_ANONYMOUS_ROLE lets anyone without credentials read as " + cfg.AnonymousRole)
+	}
+	ids := newIdentity(db, cfg, log)
+	base := baseURL(cfg)
+	oauth := identity.SetupOAuth(ctx, cfg, key, base, log)
+	if len(oauth.Providers()) == 0 {
+		if err := printFirstRunLink(ctx, ids, base, stdout); err != nil {
+			return err
+		}
+	}
+
 	srv := server.New(server.Deps{
 		Config: cfg, Log: log, Metrics: m, DB: db, Events: broker, Frontend: frontendDist(),
+		Identity: ids, OAuth: oauth, BaseURL: base,
 	})
 	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {

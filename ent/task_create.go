@@ -120,14 +120,6 @@ func (_c *TaskCreate) SetOwnerID(v int) *TaskCreate {
 	return _c
 }
 
-// SetNillableOwnerID sets the "owner_id" field if the given value is not nil.
-func (_c *TaskCreate) SetNillableOwnerID(v *int) *TaskCreate {
-	if v != nil {
-		_c.SetOwnerID(*v)
-	}
-	return _c
-}
-
 // SetVersion sets the "version" field.
 func (_c *TaskCreate) SetVersion(v int) *TaskCreate {
 	_c.mutation.SetVersion(v)
@@ -245,6 +237,9 @@ func (_c *TaskCreate) check() error {
 			return &ValidationError{Name: "priority", err: fmt.Errorf(`ent: validator failed for field "Task.priority": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.OwnerID(); !ok {
+		return &ValidationError{Name: "owner_id", err: errors.New(`ent: missing required field "Task.owner_id"`)}
+	}
 	if _, ok := _c.mutation.Version(); !ok {
 		return &ValidationError{Name: "version", err: errors.New(`ent: missing required field "Task.version"`)}
 	}
@@ -252,6 +247,9 @@ func (_c *TaskCreate) check() error {
 		if err := task.VersionValidator(v); err != nil {
 			return &ValidationError{Name: "version", err: fmt.Errorf(`ent: validator failed for field "Task.version": %w`, err)}
 		}
+	}
+	if len(_c.mutation.OwnerIDs()) == 0 {
+		return &ValidationError{Name: "owner", err: errors.New(`ent: missing required edge "Task.owner"`)}
 	}
 	return nil
 }

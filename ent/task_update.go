@@ -214,6 +214,9 @@ func (_u *TaskUpdate) check() error {
 			return &ValidationError{Name: "version", err: fmt.Errorf(`ent: validator failed for field "Task.version": %w`, err)}
 		}
 	}
+	if _u.mutation.OwnerCleared() && len(_u.mutation.OwnerIDs()) > 0 {
+		return errors.New(`ent: clearing a required unique edge "Task.owner"`)
+	}
 	return nil
 }
 
@@ -479,6 +482,9 @@ func (_u *TaskUpdateOne) check() error {
 		if err := task.VersionValidator(v); err != nil {
 			return &ValidationError{Name: "version", err: fmt.Errorf(`ent: validator failed for field "Task.version": %w`, err)}
 		}
+	}
+	if _u.mutation.OwnerCleared() && len(_u.mutation.OwnerIDs()) > 0 {
+		return errors.New(`ent: clearing a required unique edge "Task.owner"`)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/taskmind/taskmind/ent"
 	"github.com/taskmind/taskmind/graph/generated"
 	"github.com/taskmind/taskmind/internal/events"
+	"github.com/taskmind/taskmind/internal/identity"
 	"github.com/taskmind/taskmind/internal/metrics"
 	"github.com/taskmind/taskmind/internal/tasks"
 )
@@ -19,7 +20,8 @@ import (
 // Resolver holds the resolvers' dependencies.
 type Resolver struct {
 	Client  *ent.Client
-	Tasks   *tasks.Service
+	Tasks    *tasks.Service
+	Identity *identity.Service
 	Events  events.Broker
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
@@ -30,6 +32,7 @@ type Resolver struct {
 // request cannot fan out into thousands of rows unnoticed.
 func NewSchema(r *Resolver) graphql.ExecutableSchema {
 	cfg := generated.Config{Resolvers: r}
+	cfg.Directives.HasRole = hasRole
 	cfg.Complexity.Query.Tasks = func(child int, _ *entgql.Cursor[int], first *int, _ *entgql.Cursor[int], last *int, _ *ent.TaskOrder, _ *ent.TaskWhereInput) int {
 		return pageComplexity(child, first, last)
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/taskmind/taskmind/ent"
+	"github.com/taskmind/taskmind/ent/user"
 	"github.com/taskmind/taskmind/graph/generated"
 	"github.com/taskmind/taskmind/graph/model"
 	"github.com/taskmind/taskmind/internal/auth"
@@ -35,6 +36,44 @@ func (r *mutationResolver) DeleteTask(ctx context.Context, id int) (int, error) 
 // SetTaskDone is the resolver for the setTaskDone field.
 func (r *mutationResolver) SetTaskDone(ctx context.Context, id int, done bool) (*ent.Task, error) {
 	return r.Tasks.SetDone(ctx, id, done)
+}
+
+// CreateAPIToken is the resolver for the createAPIToken field.
+func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error) {
+	raw, t, err := r.Identity.CreateToken(ctx, auth.FromContext(ctx).UserID, input.Name, input.ExpiresAt)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreateAPITokenPayload{Token: raw, APIToken: t}, nil
+}
+
+// RevokeAPIToken is the resolver for the revokeAPIToken field.
+func (r *mutationResolver) RevokeAPIToken(ctx context.Context, id int) (*ent.APIToken, error) {
+	return r.Identity.RevokeToken(ctx, id)
+}
+
+// SetUserRole is the resolver for the setUserRole field.
+func (r *mutationResolver) SetUserRole(ctx context.Context, id int, role user.Role) (*ent.User, error) {
+	return r.users().SetRole(ctx, id, role)
+}
+
+// SetUserDisabled is the resolver for the setUserDisabled field.
+func (r *mutationResolver) SetUserDisabled(ctx context.Context, id int, disabled bool) (*ent.User, error) {
+	return r.users().SetDisabled(ctx, id, disabled)
+}
+
+// Viewer is the resolver for the viewer field.
+func (r *queryResolver) Viewer(ctx context.Context) (*ent.User, error) {
+	v := auth.FromContext(ctx)
+	if !v.SignedIn() {
+		return nil, nil
+	}
+	return r.Client.User.Get(ctx, v.UserID)
+}
+
+// APITokens is the resolver for the apiTokens field.
+func (r *queryResolver) APITokens(ctx context.Context) ([]*ent.APIToken, error) {
+	return r.Identity.Tokens(ctx)
 }
 
 // TaskChanged is the resolver for the taskChanged field.

@@ -2,9 +2,13 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/taskmind/taskmind/internal/apperr"
+	"github.com/taskmind/taskmind/internal/auth"
 )
 
 // serveGraphQL hands the request to gqlgen. POST must be application/json
@@ -12,7 +16,16 @@ import (
 // which keeps simple cross-site form posts out.
 func (s *Server) serveGraphQL(c echo.Context) error {
 	req := c.Request()
-	if req.Header.Get(echo.HeaderUpgrade) != "" {
+	upgrade := req.Header.Get(echo.HeaderUpgrade) != ""
+	if !upgrade && auth.FromContext(req.Context()).Role == auth.RoleAnonymous && req.Method != http.MethodOptions {
+		// Websockets authenticate in connection_init instead.
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="taskmind"`)
+		return c.JSON(http.StatusUnauthorized, map[string]any{"errors": []map[string]any{{
+			"message":    "sign in or send an API token (Authorization: Bearer <token>)",
+			"extensions": map[string]any{"code": string(apperr.Unauthenticated)},
+		}}})
+	}
+	if upgrade {
 		// http.Server.Shutdown does not track hijacked connections: tie each
 		// websocket to the server's own lifetime so Shutdown can close them.
 		s.websockets.Add(1)

@@ -9,7 +9,7 @@ import (
 // routes is the one table of every route Taskmind serves.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(s.requestID, s.recoverPanics, s.observe, s.securityHeaders, s.limitBody)
+	e.Use(s.requestID, s.recoverPanics, s.observe, s.securityHeaders, s.limitBody, s.authenticate)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -19,8 +19,15 @@ func (s *Server) routes() {
 
 	e.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, "/graphql", s.serveGraphQL)
 
-	e.GET("/tasks", s.listTasks)
-	e.POST("/tasks", s.createTask)
+	e.GET("/tasks", s.listTasks, s.requireViewer)
+	e.POST("/tasks", s.createTask, s.requireViewer)
+
+	login := s.loginLimiter()
+	e.GET("/auth/providers", s.authProviders)
+	e.GET("/auth/link", s.authLink, login)
+	e.POST("/auth/logout", s.authLogout)
+	e.GET("/auth/:provider", s.authBegin, login)
+	e.GET("/auth/:provider/callback", s.authCallback, login)
 
 	e.GET("/", s.spa)
 	e.GET("/*", s.spa)

@@ -11,27 +11,35 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
 
 	"github.com/taskmind/taskmind/graph"
 	"github.com/taskmind/taskmind/internal/config"
 	"github.com/taskmind/taskmind/internal/database"
 	"github.com/taskmind/taskmind/internal/events"
+	"github.com/taskmind/taskmind/internal/identity"
 	"github.com/taskmind/taskmind/internal/metrics"
 	"github.com/taskmind/taskmind/internal/tasks"
 )
 
 // Deps are what the server needs from the rest of the program.
 type Deps struct {
-	Config  config.Config
-	Log     *slog.Logger
-	Metrics *metrics.Metrics
-	DB      *database.DB
-	Events  events.Broker
+	Config   config.Config
+	Log      *slog.Logger
+	Metrics  *metrics.Metrics
+	DB       *database.DB
+	Events   events.Broker
+	Identity *identity.Service
+	OAuth    *identity.OAuth
+	// BaseURL is the public origin (OAuth callbacks, sign-in links).
+	BaseURL string
 	// Frontend is the built SPA, or nil when it was not built.
 	Frontend fs.FS
 	// ReadyChecks must all pass for /readyz to answer 200 (for example the
@@ -51,6 +59,8 @@ type Server struct {
 	tasks    *tasks.Service
 	graphql  http.Handler
 	draining atomic.Bool
+	// tokenFailures limits failed API-token attempts per client IP.
+	tokenFailures *middleware.RateLimiterMemoryStore
 	// closing is cancelled once HTTP requests have drained, which closes
 	// every websocket; websockets waits for their handlers to return.
 	closing      context.Context
@@ -62,19 +72,32 @@ type Server struct {
 func New(d Deps) *Server {
 	s := &Server{deps: d, tasks: tasks.NewService(d.DB.Client, d.Events, d.Log)}
 	s.closing, s.closeSockets = context.WithCancel(context.Background())
-	resolver := &graph.Resolver{Client: d.DB.Client, Tasks: s.tasks, Events: d.Events, Log: d.Log, Metrics: d.Metrics}
+	s.tokenFailures = middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate: rate.Every(6 * time.Second), Burst: 10, ExpiresIn: 10 * time.Minute,
+	})
+	resolver := &graph.Resolver{
+		Client: d.DB.Client, Tasks: s.tasks, Identity: d.Identity, Events: d.Events, Log: d.Log, Metrics: d.Metrics,
+	}
 	s.graphql = graph.NewHandler(graph.NewSchema(resolver), d.DB.Client, d.Log, graph.HandlerOptions{
 		Introspection:   d.Config.Introspection,
 		ComplexityLimit: d.Config.ComplexityLimit,
 		MaxDepth:        d.Config.MaxDepth,
 		OnOperation:     s.observeOperation,
 		ShuttingDown:    s.draining.Load,
+		AllowedOrigins:  originPatterns(d.Config.AllowedOrigins),
+		WebsocketInit:   s.websocketInit,
 	})
 
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.errorHandler
+	// Client IPs (rate limits, logs) come from the connection unless the
+	// operator says a proxy in front sets X-Forwarded-For.
+	e.IPExtractor = echo.ExtractIPDirect()
+	if d.Config.TrustProxyHeaders {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
 	s.echo = e
 	s.routes()
 
@@ -142,4 +165,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, s.metrics.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// originPatterns turns allowed origins into coder/websocket host patterns.
+func originPatterns(origins []string) []string {
+	var out []string
+	for _, o := range origins {
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			out = append(out, u.Host)
+		}
+	}
+	return out
 }

@@ -3,6 +3,8 @@ package schema
 import (
 	"time"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
@@ -30,4 +32,12 @@ func (timestamps) Fields() []ent.Field {
 				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
 			),
 	}
+}
+
+// hasRole is the @hasRole(role: ...) directive for generated query fields.
+func hasRole(role string) entgql.Directive {
+	return entgql.NewDirective("hasRole", &ast.Argument{
+		Name:  "role",
+		Value: &ast.Value{Raw: role, Kind: ast.EnumValue},
+	})
 }

@@ -16,7 +16,10 @@ import (
 
 	gen "github.com/taskmind/taskmind/ent"
 	"github.com/taskmind/taskmind/ent/hook"
+	"github.com/taskmind/taskmind/ent/privacy"
 	"github.com/taskmind/taskmind/ent/schema/priority"
+	"github.com/taskmind/taskmind/ent/task"
+	"github.com/taskmind/taskmind/internal/auth"
 )
 
 // Limits on task text, counted in characters (runes), not bytes.
@@ -65,7 +68,6 @@ func (Task) Fields() []ent.Field {
 			Nillable().
 			Annotations(entgql.OrderField("DUE_AT")),
 		field.Int("owner_id").
-			Optional().
 			Immutable().
 			Annotations(
 				entgql.MapsTo("ownerID"),
@@ -103,6 +105,7 @@ func (Task) Edges() []ent.Edge {
 			Ref("tasks").
 			Field("owner_id").
 			Unique().
+			Required().
 			Immutable().
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipWhereInput)),
 	}
@@ -120,7 +123,7 @@ func (Task) Indexes() []ent.Index {
 func (Task) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Directives(hasRole("VIEWER")),
 		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
 	}
 }
@@ -150,4 +153,15 @@ func bumpVersion(next ent.Mutator) ent.Mutator {
 		}
 		return next.Mutate(ctx, m)
 	})
+}
+
+// Policy of the task: admins see and change everything; members their own
+// tasks; viewers read their own.
+func (Task) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{allowSystem(), allowAdmin(), ownedBy(task.FieldOwnerID)},
+		Mutation: privacy.MutationPolicy{
+			allowSystem(), requireRole(auth.RoleMember), allowAdmin(), ownedBy(task.FieldOwnerID),
+		},
+	}
 }

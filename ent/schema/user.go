@@ -9,6 +9,9 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/taskmind/taskmind/ent/privacy"
+	"github.com/taskmind/taskmind/ent/user"
 )
 
 // User is a person (or the owner of scripts) who signs in to Taskmind.
@@ -58,6 +61,10 @@ func (User) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("tasks", Task.Type).
 			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		edge.To("identities", Identity.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("sessions", Session.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("api_tokens", APIToken.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("login_links", LoginLink.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 
@@ -70,6 +77,15 @@ func (User) Indexes() []ent.Index {
 func (User) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Directives(hasRole("ADMIN")),
+	}
+}
+
+// Policy of the user: everyone sees themselves, admins everyone; only
+// admins (and the server itself, at sign-in) change users.
+func (User) Policy() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{allowSystem(), allowAdmin(), ownedBy(user.FieldID)},
+		Mutation: privacy.MutationPolicy{allowSystem(), allowAdmin(), denyAll()},
 	}
 }

@@ -456,16 +456,6 @@ func OwnerIDNotIn(vs ...int) predicate.Task {
 	return predicate.Task(sql.FieldNotIn(FieldOwnerID, vs...))
 }
 
-// OwnerIDIsNil applies the IsNil predicate on the "owner_id" field.
-func OwnerIDIsNil() predicate.Task {
-	return predicate.Task(sql.FieldIsNull(FieldOwnerID))
-}
-
-// OwnerIDNotNil applies the NotNil predicate on the "owner_id" field.
-func OwnerIDNotNil() predicate.Task {
-	return predicate.Task(sql.FieldNotNull(FieldOwnerID))
-}
-
 // VersionEQ applies the EQ predicate on the "version" field.
 func VersionEQ(v int) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldVersion, v))

@@ -7,9 +7,23 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/taskmind/taskmind/ent"
 )
+
+type CreateAPITokenInput struct {
+	// What the token is for, e.g. "backup script".
+	Name string `json:"name"`
+	// When the token stops working; null for never.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+type CreateAPITokenPayload struct {
+	// The token itself. It is shown only this once; only a hash is stored.
+	Token    string        `json:"token"`
+	APIToken *ent.APIToken `json:"apiToken"`
+}
 
 type Subscription struct {
 }

@@ -39,6 +39,28 @@ type Config struct {
 	MaxDepth        int
 	MaxBodyBytes    int64
 
+	// Identity.
+	SecretKey      string // TASKMIND_SECRET_KEY; generated into DataDir when empty
+	BaseURL        string // public URL, for OAuth callbacks and sign-in links
+	SecureCookies  bool
+	DefaultRole    string
+	AdminEmails    []string
+	AnonymousRole  string
+	AllowedOrigins []string
+	// TrustProxyHeaders takes client IPs from X-Forwarded-For; only safe
+	// behind a proxy that sets it (an ingress, a load balancer).
+	TrustProxyHeaders bool
+	SessionIdle       time.Duration
+	SessionMaxAge     time.Duration
+	GitHubKey         string
+	GitHubSecret      string
+	GoogleKey         string
+	GoogleSecret      string
+	OIDCIssuer        string
+	OIDCClientID      string
+	OIDCSecret        string
+	OIDCName          string
+
 	LogFormat       string // "json", "text" or "" (decide by terminal)
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -58,6 +80,10 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxDepth:           12,
 		MaxBodyBytes:       1 << 20,
 		ShutdownTimeout:    20 * time.Second,
+		DefaultRole:        "MEMBER",
+		SessionIdle:        7 * 24 * time.Hour,
+		SessionMaxAge:      30 * 24 * time.Hour,
+		OIDCName:           "OpenID Connect",
 	}
 	p := parser{getenv: getenv}
 	p.str("TASKMIND_LISTEN_ADDR", &c.ListenHost)
@@ -71,6 +97,24 @@ func Load(getenv func(string) string) (Config, error) {
 	p.integer("TASKMIND_GRAPHQL_COMPLEXITY_LIMIT", &c.ComplexityLimit)
 	p.integer("TASKMIND_GRAPHQL_MAX_DEPTH", &c.MaxDepth)
 	p.int64("TASKMIND_MAX_BODY_BYTES", &c.MaxBodyBytes)
+	p.str("TASKMIND_SECRET_KEY", &c.SecretKey)
+	p.str("TASKMIND_BASE_URL", &c.BaseURL)
+	p.boolean("TASKMIND_SECURE_COOKIES", &c.SecureCookies)
+	p.str("TASKMIND_DEFAULT_ROLE", &c.DefaultRole)
+	p.list("TASKMIND_ADMIN_EMAILS", &c.AdminEmails, true)
+	p.str("TASKMIND_ANONYMOUS_ROLE", &c.AnonymousRole)
+	p.list("TASKMIND_ALLOWED_ORIGINS", &c.AllowedOrigins, false)
+	p.boolean("TASKMIND_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
+	p.duration("TASKMIND_SESSION_IDLE", &c.SessionIdle)
+	p.duration("TASKMIND_SESSION_MAX_AGE", &c.SessionMaxAge)
+	p.str("TASKMIND_GITHUB_KEY", &c.GitHubKey)
+	p.str("TASKMIND_GITHUB_SECRET", &c.GitHubSecret)
+	p.str("TASKMIND_GOOGLE_KEY", &c.GoogleKey)
+	p.str("TASKMIND_GOOGLE_SECRET", &c.GoogleSecret)
+	p.str("TASKMIND_OIDC_ISSUER", &c.OIDCIssuer)
+	p.str("TASKMIND_OIDC_CLIENT_ID", &c.OIDCClientID)
+	p.str("TASKMIND_OIDC_CLIENT_SECRET", &c.OIDCSecret)
+	p.str("TASKMIND_OIDC_NAME", &c.OIDCName)
 	p.str("TASKMIND_LOG_FORMAT", &c.LogFormat)
 	p.str("TASKMIND_LOG_LEVEL", &c.LogLevel)
 	p.duration("TASKMIND_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
@@ -117,6 +161,7 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("TASKMIND_MAX_BODY_BYTES must be at least 1024, got %d", c.MaxBodyBytes))
 	}
+	errs = append(errs, c.validateIdentity()...)
 	switch c.LogFormat {
 	case "", "json", "text":
 	default:
@@ -131,6 +176,62 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("TASKMIND_SHUTDOWN_TIMEOUT must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// MinSecretKeyLen is the shortest TASKMIND_SECRET_KEY accepted.
+const MinSecretKeyLen = 32
+
+func (c Config) validateIdentity() []error {
+	var errs []error
+	if c.SecretKey != "" && len(c.SecretKey) < MinSecretKeyLen {
+		errs = append(errs, fmt.Errorf("TASKMIND_SECRET_KEY must be at least %d characters (try: openssl rand -hex 32)", MinSecretKeyLen))
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("TASKMIND_BASE_URL must be an http(s) origin such as https://taskmind.example.com, got %q", c.BaseURL))
+		}
+	}
+	switch c.DefaultRole {
+	case "MEMBER", "VIEWER":
+	default:
+		errs = append(errs, fmt.Errorf("TASKMIND_DEFAULT_ROLE must be MEMBER or VIEWER, got %q", c.DefaultRole))
+	}
+	switch c.AnonymousRole {
+	case "", "VIEWER":
+	default:
+		errs = append(errs, fmt.Errorf("TASKMIND_ANONYMOUS_ROLE may only be VIEWER (read-only demos), got %q", c.AnonymousRole))
+	}
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			errs = append(errs, fmt.Errorf("TASKMIND_ALLOWED_ORIGINS entries must be origins such as https://app.example.com, got %q", o))
+		}
+	}
+	if c.SessionIdle <= 0 || c.SessionMaxAge <= 0 || c.SessionIdle > c.SessionMaxAge {
+		errs = append(errs, errors.New("TASKMIND_SESSION_IDLE and TASKMIND_SESSION_MAX_AGE must be positive, idle no longer than max age"))
+	}
+	pairs := []struct{ key, secret, keyVar, secretVar string }{
+		{c.GitHubKey, c.GitHubSecret, "TASKMIND_GITHUB_KEY", "TASKMIND_GITHUB_SECRET"},
+		{c.GoogleKey, c.GoogleSecret, "TASKMIND_GOOGLE_KEY", "TASKMIND_GOOGLE_SECRET"},
+		{c.OIDCClientID, c.OIDCSecret, "TASKMIND_OIDC_CLIENT_ID", "TASKMIND_OIDC_CLIENT_SECRET"},
+	}
+	for _, p := range pairs {
+		if p.key != "" && p.secret == "" {
+			errs = append(errs, fmt.Errorf("%s is required when %s is set", p.secretVar, p.keyVar))
+		}
+		if p.key == "" && p.secret != "" {
+			errs = append(errs, fmt.Errorf("%s is required when %s is set", p.keyVar, p.secretVar))
+		}
+	}
+	if (c.OIDCIssuer == "") != (c.OIDCClientID == "") {
+		errs = append(errs, errors.New("TASKMIND_OIDC_ISSUER and TASKMIND_OIDC_CLIENT_ID must be set together"))
+	}
+	if c.OIDCIssuer != "" {
+		if u, err := url.Parse(c.OIDCIssuer); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			errs = append(errs, fmt.Errorf("TASKMIND_OIDC_ISSUER must be the issuer URL, got %q", c.OIDCIssuer))
+		}
+	}
+	return errs
 }
 
 // ListenAddr is the main HTTP listener's address.
@@ -175,6 +276,22 @@ type parser struct {
 func (p *parser) str(key string, dst *string) {
 	if v := p.getenv(key); v != "" {
 		*dst = strings.TrimSpace(v)
+	}
+}
+
+func (p *parser) list(key string, dst *[]string, lower bool) {
+	v := p.getenv(key)
+	if v == "" {
+		return
+	}
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if lower {
+			item = strings.ToLower(item)
+		}
+		if item != "" {
+			*dst = append(*dst, item)
+		}
 	}
 }
 
