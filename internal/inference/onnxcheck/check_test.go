@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/taskmind/taskmind/internal/inference/internal/onnxtest"
 	"github.com/taskmind/taskmind/internal/inference/onnxcheck"
 )
@@ -30,7 +32,164 @@ func TestCheckAcceptsMNIST7(t *testing.T) {
 	if r.Opset != 7 || r.IRVersion != 3 {
 		t.Errorf("versions: got IR %d opset %d, want IR 3 opset 7", r.IRVersion, r.Opset)
 	}
-	t.Logf("%+v", r)
+	if r.Parameters != 5998 {
+		t.Errorf("parameters: got %d, want 5998", r.Parameters)
+	}
+}
+
+func TestCheckAcceptsTinyWithSymbolicBatch(t *testing.T) {
+	m := onnxtest.Tiny()
+	r, err := onnxcheck.Check(m.Marshal(), onnxcheck.Limits{})
+	if err != nil {
+		t.Fatalf("Check(tiny): %v", err)
+	}
+	want := []onnxcheck.TensorSpec{{Name: "x", DType: "FLOAT", Shape: []int{1, 4}}}
+	if !specsEqual(r.Inputs, want) {
+		t.Errorf("inputs: got %+v, want %+v (symbolic batch fixed to 1)", r.Inputs, want)
+	}
+}
+
+// mutate returns Tiny changed by fn, encoded.
+func mutate(fn func(m *onnxtest.Model)) []byte {
+	m := onnxtest.Tiny()
+	fn(&m)
+	return m.Marshal()
+}
+
+func TestCheckRefuses(t *testing.T) {
+	mnist7 := onnxtest.MNIST7(t)
+	tiny := onnxtest.Tiny().Marshal()
+	conv := func(attrs ...onnxtest.Attr) []byte {
+		return mutate(func(m *onnxtest.Model) {
+			m.Graph = onnxtest.Graph{
+				Nodes: []onnxtest.Node{{Op: "Conv", In: []string{"x", "w"}, Out: []string{"y"}, Attrs: attrs}},
+				Initializers: []onnxtest.Tensor{
+					onnxtest.FloatTensor("w", []int64{2, 2, 3, 3}, make([]float32, 36)),
+				},
+				Inputs:  []onnxtest.Value{onnxtest.FloatValue("x", 1, 2, 8, 8)},
+				Outputs: []onnxtest.Value{onnxtest.FloatValue("y", 1, 2, 6, 6)},
+			}
+		})
+	}
+	k3 := onnxtest.Ints("kernel_shape", 3, 3)
+	tests := []struct {
+		name  string
+		model []byte
+		lim   onnxcheck.Limits
+		want  string // a substring of the error
+	}{
+		{"empty", nil, onnxcheck.Limits{}, "empty"},
+		{"oversized", mnist7, onnxcheck.Limits{MaxBytes: 1000}, "the model is 26454 bytes; the limit is 1000 bytes"},
+		{"garbage", []byte("this is not a protobuf at all, it is text"), onnxcheck.Limits{}, "not a valid ONNX model"},
+		{"truncated in a field", mnist7[:len(mnist7)/2], onnxcheck.Limits{}, "truncated or malformed"},
+		{"truncated by one byte", mnist7[:len(mnist7)-1], onnxcheck.Limits{}, "truncated or malformed"},
+		{"truncated header", mnist7[:3], onnxcheck.Limits{}, "truncated or malformed"},
+		{"protobuf group", append(slices.Clone(tiny), protowire.AppendTag(nil, 30, protowire.StartGroupType)...), onnxcheck.Limits{}, "groups"},
+		{"two graphs", append(slices.Clone(tiny), tiny[bytesIndexGraph(tiny):]...), onnxcheck.Limits{}, "more than one graph"},
+		{"too deep", tiny, onnxcheck.Limits{MaxDepth: 3}, "nests messages deeper than 3"},
+		{"no IR version", mutate(func(m *onnxtest.Model) { m.IRVersion = -1 }), onnxcheck.Limits{}, "IR version"},
+		{"old opset", mutate(func(m *onnxtest.Model) { m.Opset = 3 }), onnxcheck.Limits{}, "opset 3 is not supported"},
+		{"future opset", mutate(func(m *onnxtest.Model) { m.Opset = 99 }), onnxcheck.Limits{}, "opset 99 is not supported"},
+		{"no nodes", mutate(func(m *onnxtest.Model) { m.Graph.Nodes = nil }), onnxcheck.Limits{}, "no nodes"},
+		{"no outputs", mutate(func(m *onnxtest.Model) { m.Graph.Outputs = nil }), onnxcheck.Limits{}, "no outputs"},
+		{"no inputs", mutate(func(m *onnxtest.Model) { m.Graph.Inputs = nil }), onnxcheck.Limits{}, "the graph has no inputs"},
+		{"unsupported op", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[2].Op = "LSTM" }), onnxcheck.Limits{}, "operator LSTM is not supported"},
+		{"Gemm", mutate(func(m *onnxtest.Model) {
+			m.Graph.Nodes = []onnxtest.Node{{Op: "Gemm", In: []string{"x", "W", "b"}, Out: []string{"y"}}}
+		}), onnxcheck.Limits{}, "operator Gemm is not supported: onnx-go corrupts its bias"},
+		{"node without operator", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[2].Op = "" }), onnxcheck.Limits{}, "no operator type"},
+		{"other domain", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[2].Domain = "ai.onnx.ml" }), onnxcheck.Limits{}, `operator Relu from domain "ai.onnx.ml" is not supported`},
+		{"Conv group", conv(k3, onnxtest.Int("group", 2)), onnxcheck.Limits{}, "Conv with group 2 is not supported"},
+		{"Conv asymmetric pads", conv(k3, onnxtest.Ints("pads", 1, 1, 2, 2)), onnxcheck.Limits{}, "are not all equal"},
+		{"Conv without kernel_shape", conv(), onnxcheck.Limits{}, "needs a 2-D kernel_shape"},
+		{"Conv 3-D kernel", conv(onnxtest.Ints("kernel_shape", 3, 3, 3)), onnxcheck.Limits{}, "needs a 2-D kernel_shape"},
+		{"attribute of the wrong type", conv(onnxtest.Int("kernel_shape", 3)), onnxcheck.Limits{}, `attribute "kernel_shape" has type INT; want INTS`},
+		{"Conv zero stride", conv(k3, onnxtest.Ints("strides", 0, 1)), onnxcheck.Limits{}, "strides value 0 is out of range"},
+		{"Squeeze at opset 13", mutate(func(m *onnxtest.Model) {
+			m.Opset = 13
+			m.Graph.Nodes[2] = onnxtest.Node{Op: "Squeeze", In: []string{"z"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Ints("axes", 0)}}
+		}), onnxcheck.Limits{}, "operator Squeeze at opset 13 is not supported"},
+		{"huge input shape", mutate(func(m *onnxtest.Model) {
+			m.Graph.Inputs[0].Dims = []int64{1, 4, 100000, 10000}
+		}), onnxcheck.Limits{}, "input 'x' declares 4000000000 elements; the limit is 4194304"},
+		{"overflowing input shape", mutate(func(m *onnxtest.Model) {
+			m.Graph.Inputs[0].Dims = []int64{1, 1 << 40, 1 << 40}
+		}), onnxcheck.Limits{}, "input 'x' declares more than 9223372036854775807 elements"},
+		{"negative input dimension", mutate(func(m *onnxtest.Model) {
+			m.Graph.Inputs[0].Dims = []int64{1, 0}
+		}), onnxcheck.Limits{}, "input 'x' has dimension 0; dimensions must be positive"},
+		{"symbolic inner dimension", mutate(func(m *onnxtest.Model) {
+			m.Graph.Inputs[0].Dims = []int64{1, -1}
+		}), onnxcheck.Limits{}, "input 'x' dimension 1 is symbolic"},
+		{"input without shape", mutate(func(m *onnxtest.Model) { m.Graph.Inputs[0].NoShape = true }), onnxcheck.Limits{}, "declares no shape"},
+		{"int64 input", mutate(func(m *onnxtest.Model) { m.Graph.Inputs[0].Elem = onnxtest.Int64 }), onnxcheck.Limits{}, "input 'x' has data type INT64; only FLOAT inputs are supported"},
+		{"double output", mutate(func(m *onnxtest.Model) { m.Graph.Outputs[0].Elem = onnxtest.Double }), onnxcheck.Limits{}, "output 'y' has data type DOUBLE"},
+		{"huge output shape", mutate(func(m *onnxtest.Model) {
+			m.Graph.Outputs[0].Dims = []int64{1 << 20, 1 << 20}
+		}), onnxcheck.Limits{}, "output 'y' declares 1099511627776 elements"},
+		{"huge value info shape", mutate(func(m *onnxtest.Model) {
+			m.Graph.ValueInfo = []onnxtest.Value{onnxtest.FloatValue("z", 1<<16, 1<<16)}
+		}), onnxcheck.Limits{}, "value 'z' declares 4294967296 elements"},
+		{"initializer larger than its data", mutate(func(m *onnxtest.Model) {
+			m.Graph.Initializers[0].Dims = []int64{4, 30000}
+		}), onnxcheck.Limits{}, "initializer 'W' declares shape [4,30000] (120000 elements) but holds 12 values"},
+		{"initializer with huge dims", mutate(func(m *onnxtest.Model) {
+			m.Graph.Initializers[0].Dims = []int64{1 << 30, 1 << 30}
+		}), onnxcheck.Limits{}, "initializer 'W' declares 1152921504606846976 elements"},
+		{"raw data of the wrong length", mutate(func(m *onnxtest.Model) {
+			m.Graph.Initializers[1] = onnxtest.Tensor{Name: "b", Dims: []int64{1, 3}, DataType: onnxtest.Float, Raw: make([]byte, 8)}
+		}), onnxcheck.Limits{}, "initializer 'b' declares shape [1,3] (3 elements) but holds 2 values of raw data"},
+		{"double initializer", mutate(func(m *onnxtest.Model) {
+			m.Graph.Initializers[1] = onnxtest.Tensor{Name: "b", Dims: []int64{1, 3}, DataType: onnxtest.Double, Raw: make([]byte, 24)}
+		}), onnxcheck.Limits{}, "initializer 'b' has data type DOUBLE; only FLOAT and INT64"},
+		{"unnamed initializer", mutate(func(m *onnxtest.Model) { m.Graph.Initializers[1].Name = "" }), onnxcheck.Limits{}, "initializer #1 has no name"},
+		{"dangling node input", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[1].In[1] = "nope" }), onnxcheck.Limits{}, `node "add" (Add) reads "nope"`},
+		{"cycle", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[0].In[0] = "z" }), onnxcheck.Limits{}, "cycle"},
+		{"output not produced", mutate(func(m *onnxtest.Model) { m.Graph.Outputs[0].Name = "q" }), onnxcheck.Limits{}, `output "q" is not produced`},
+		{"value produced twice", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[1].Out[0] = "xw" }), onnxcheck.Limits{}, `value "xw" is produced by more than one node`},
+		{"too many nodes", mnist7, onnxcheck.Limits{MaxNodes: 5}, "more than 5 nodes"},
+		{"wrong arity", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[2].In = []string{"z", "z"} }), onnxcheck.Limits{}, `node "relu" (Relu) has 2 inputs; Relu takes 1`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := onnxcheck.Check(tc.model, tc.lim)
+			if err == nil {
+				t.Fatalf("Check accepted the model (%+v); want an error containing %q", r, tc.want)
+			}
+			if !errors.Is(err, onnxcheck.ErrInvalid) {
+				t.Errorf("error %q does not wrap ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got error %q, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckRefusesEveryTruncation cuts mnist-7 at every length: no prefix
+// is a complete model, and none may panic the checker.
+func TestCheckRefusesEveryTruncation(t *testing.T) {
+	b := onnxtest.MNIST7(t)
+	for n := 0; n < len(b); n++ {
+		if _, err := onnxcheck.Check(b[:n], onnxcheck.Limits{}); err == nil {
+			t.Fatalf("Check accepted mnist-7 truncated to %d of %d bytes", n, len(b))
+		}
+	}
+}
+
+// bytesIndexGraph finds where the graph field starts in a model written by
+// onnxtest (ir_version, producer_name, then graph).
+func bytesIndexGraph(b []byte) int {
+	i := 0
+	for i < len(b) {
+		num, typ, n := protowire.ConsumeTag(b[i:])
+		if num == 7 {
+			return i
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[i+n:])
+		i += n + m
+	}
+	panic("no graph field")
 }
 
 func specsEqual(a, b []onnxcheck.TensorSpec) bool {
@@ -38,6 +197,3 @@ func specsEqual(a, b []onnxcheck.TensorSpec) bool {
 		return x.Name == y.Name && x.DType == y.DType && slices.Equal(x.Shape, y.Shape)
 	})
 }
-
-var _ = errors.Is
-var _ = strings.Contains

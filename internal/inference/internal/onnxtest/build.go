@@ -44,7 +44,7 @@ type Graph struct {
 
 // Node is one operator application.
 type Node struct {
-	Name, Op string
+	Name, Op, Domain string
 	In, Out  []string
 	Attrs    []Attr
 }
@@ -95,7 +95,7 @@ func FloatTensor(name string, dims []int64, v []float32) Tensor {
 func FloatValue(name string, dims ...int64) Value { return Value{Name: name, Elem: Float, Dims: dims} }
 
 // Marshal encodes m.
-func (m *Model) Marshal() []byte {
+func (m Model) Marshal() []byte {
 	ir, opset := m.IRVersion, m.Opset
 	if ir == 0 {
 		ir = 7
@@ -148,6 +148,9 @@ func (n *Node) marshal() []byte {
 		b = appendString(b, 3, n.Name)
 	}
 	b = appendString(b, 4, n.Op)
+	if n.Domain != "" {
+		b = appendString(b, 7, n.Domain)
+	}
 	for _, a := range n.Attrs {
 		b = appendMessage(b, 5, a.marshal())
 	}

@@ -1,0 +1,301 @@
+package inference
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/owulveryck/onnx-go"
+	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
+	"gorgonia.org/tensor"
+
+	"github.com/taskmind/taskmind/internal/inference/internal/onnxtest"
+)
+
+var tinyIn = []Tensor{{Name: "x", Shape: []int{1, 4}, Data: onnxtest.TinyInput}}
+
+func loadedTiny(t *testing.T, opts Options) (*Engine, *model) {
+	t.Helper()
+	e := New(opts)
+	t.Cleanup(e.Close)
+	if err := e.Load(context.Background(), "tiny", "1", onnxtest.Tiny().Marshal(), Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	return e, e.lookup("tiny")
+}
+
+// takeAll empties a model's pool, as if every instance were busy, and
+// returns a function that gives them back.
+func takeAll(m *model) func() {
+	var held []*instance
+	for len(m.free) > 0 {
+		held = append(held, <-m.free)
+	}
+	return func() {
+		for _, inst := range held {
+			m.free <- inst
+		}
+	}
+}
+
+// depthRecorder keeps the queue depths the engine reports.
+type depthRecorder struct {
+	mu       sync.Mutex
+	depths   []int
+	statuses []string
+}
+
+func (r *depthRecorder) ObserveInference(_, status string, _ time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.statuses = append(r.statuses, status)
+}
+
+func (r *depthRecorder) SetQueueDepth(_ string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.depths = append(r.depths, n)
+}
+
+func TestQueueFullIsBusy(t *testing.T) {
+	rec := &depthRecorder{}
+	e, m := loadedTiny(t, Options{PoolSize: 1, QueueSize: 2, Timeout: 5 * time.Second, Metrics: rec})
+	giveBack := takeAll(m)
+
+	// Two callers wait in the queue...
+	var wg sync.WaitGroup
+	results := make(chan error, 2)
+	for range 2 {
+		wg.Go(func() {
+			_, err := e.Predict(context.Background(), "tiny", tinyIn)
+			results <- err
+		})
+	}
+	waitFor(t, func() bool { return m.waiting.Load() == 2 })
+	// ...so a third is turned away at once.
+	start := time.Now()
+	_, err := e.Predict(context.Background(), "tiny", tinyIn)
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("third caller: got %v, want ErrBusy", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("ErrBusy took %v; want an immediate answer", d)
+	}
+	giveBack()
+	wg.Wait()
+	close(results)
+	for err := range results {
+		if err != nil {
+			t.Errorf("queued caller: %v", err)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if !slices.Contains(rec.depths, 2) || rec.depths[len(rec.depths)-1] != 0 {
+		t.Errorf("queue depths reported: %v; want a 2 and a final 0", rec.depths)
+	}
+	if !slices.Contains(rec.statuses, "rejected") {
+		t.Errorf("statuses reported: %v; want a rejected", rec.statuses)
+	}
+}
+
+func TestDeadlineWhileQueued(t *testing.T) {
+	e, m := loadedTiny(t, Options{PoolSize: 1, Timeout: 50 * time.Millisecond})
+	defer takeAll(m)()
+
+	start := time.Now()
+	_, err := e.Predict(context.Background(), "tiny", tinyIn)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("got %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d < 50*time.Millisecond || d > 2*time.Second {
+		t.Errorf("timed out after %v; want about 50ms", d)
+	}
+
+	// The caller's own deadline counts too, and cancellation is not a timeout.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Predict(ctx, "tiny", tinyIn); !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
+		t.Errorf("cancelled caller: got %v, want context.Canceled", err)
+	}
+	if m.waiting.Load() != 0 {
+		t.Errorf("%d callers still counted as waiting", m.waiting.Load())
+	}
+}
+
+// TestPanicInRunIsRecovered breaks an instance so that onnx-go panics in
+// Run: the caller gets ErrFailed, the process lives, and the pool is
+// rebuilt to full size.
+func TestPanicInRunIsRecovered(t *testing.T) {
+	e, m := loadedTiny(t, Options{PoolSize: 1, Timeout: 5 * time.Second})
+	inst := <-m.free
+	inst.backend.SetVM(nil)
+	inst.backend = &gorgonnx.Graph{} // an empty graph: Run dereferences nil
+	m.free <- inst
+
+	_, err := e.Predict(context.Background(), "tiny", tinyIn)
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("got %v, want ErrFailed", err)
+	}
+	if strings.Contains(err.Error(), "goroutine") {
+		t.Errorf("the error shows a stack trace to the caller: %q", err)
+	}
+	// The rebuilt instance answers correctly.
+	out, err := e.Predict(context.Background(), "tiny", tinyIn)
+	if err != nil || !slices.Equal(out.Tensors[0].Data, onnxtest.TinyWant) {
+		t.Fatalf("after the rebuild: got %+v, %v; want %v", out, err, onnxtest.TinyWant)
+	}
+	if got := m.live.Load(); got != 1 {
+		t.Errorf("live instances: got %d, want 1", got)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// The tests below check the claims about onnx-go that the pre-parse acts
+// on, by running onnx-go directly on models Check refuses.
+
+// runRaw decodes b with onnx-go, bypassing Check, and runs it n times on
+// input x, returning each run's first output.
+func runRaw(t *testing.T, b []byte, x []float32, shape []int, n int) [][]float32 {
+	t.Helper()
+	backend := gorgonnx.NewGraph()
+	m := onnx.NewModel(backend)
+	if err := m.UnmarshalBinary(b); err != nil {
+		t.Fatalf("onnx-go decode: %v", err)
+	}
+	var outs [][]float32
+	for range n {
+		if err := m.SetInput(0, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(slices.Clone(x)))); err != nil {
+			t.Fatal(err)
+		}
+		if err := backend.Run(); err != nil {
+			t.Fatalf("onnx-go run: %v", err)
+		}
+		o, err := m.GetOutputTensors()
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, slices.Clone(o[0].Data().([]float32)))
+	}
+	return outs
+}
+
+func TestOnnxGoGemmCorruptsBiasAtBatch1(t *testing.T) {
+	m := onnxtest.Tiny()
+	m.Graph.Inputs[0].Dims = []int64{1, 4}
+	m.Graph.Initializers[1] = onnxtest.FloatTensor("b", []int64{3}, []float32{0.5, 1, 0})
+	m.Graph.Nodes = []onnxtest.Node{{Op: "Gemm", In: []string{"x", "W", "b"}, Out: []string{"y"}}}
+	outs := runRaw(t, m.Marshal(), onnxtest.TinyInput, []int{1, 4}, 3)
+	want := []float32{-4.5, 3, 8.5} // x·W + b
+	if !slices.Equal(outs[0], want) {
+		t.Errorf("first run: got %v, want %v", outs[0], want)
+	}
+	if slices.Equal(outs[1], outs[0]) && slices.Equal(outs[2], outs[0]) {
+		t.Errorf("Gemm gave %v three times; onnx-go appears fixed, so Check may accept Gemm again", outs[0])
+	} else {
+		t.Logf("Gemm over three runs: %v (the bias accumulates)", outs)
+	}
+}
+
+// TestOnnxGoIgnoresConvGroup: gorgonnx never reads group, so it treats the
+// [C_out, C_in/group, k, k] weights of a grouped Conv as an ungrouped
+// kernel, which cannot match the input's C_in channels.
+func TestOnnxGoIgnoresConvGroup(t *testing.T) {
+	// Two channels, group 2, 1×1 kernels: channel c is scaled by w[c].
+	m := onnxtest.Model{Graph: onnxtest.Graph{
+		Nodes: []onnxtest.Node{{Op: "Conv", In: []string{"x", "w"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{
+			onnxtest.Ints("kernel_shape", 1, 1), onnxtest.Int("group", 2),
+		}}},
+		Initializers: []onnxtest.Tensor{onnxtest.FloatTensor("w", []int64{2, 1, 1, 1}, []float32{2, 3})},
+		Inputs:       []onnxtest.Value{onnxtest.FloatValue("x", 1, 2, 1, 1)},
+		Outputs:      []onnxtest.Value{onnxtest.FloatValue("y", 1, 2, 1, 1)},
+	}}
+	want := []float32{2 * 5, 3 * 7}
+	backend := gorgonnx.NewGraph()
+	om := onnx.NewModel(backend)
+	if err := om.UnmarshalBinary(m.Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	err := func() (err error) {
+		defer guard(&err)
+		if err := om.SetInput(0, tensor.New(tensor.WithShape(1, 2, 1, 1), tensor.WithBacking([]float32{5, 7}))); err != nil {
+			return err
+		}
+		if err := backend.Run(); err != nil {
+			return err
+		}
+		out, _ := om.GetOutputTensors()
+		t.Logf("grouped Conv: got %v, want %v", out[0].Data(), want)
+		return nil
+	}()
+	if err == nil {
+		t.Fatal("grouped Conv ran without error; see the log for whether its result was right")
+	}
+	t.Logf("grouped Conv fails in onnx-go: %v", firstLine(err.Error()))
+}
+
+// TestOnnxGoAllocatesDeclaredInputShape shows why input shapes are capped
+// before decoding: onnx-go allocates a graph input's declared shape when it
+// decodes the file, before any run.
+func TestOnnxGoAllocatesDeclaredInputShape(t *testing.T) {
+	m := onnxtest.Tiny()
+	m.Graph.Inputs[0].Dims = []int64{1, 4, 2048, 2048} // 16 Mi floats, 64 MiB
+	b := m.Marshal()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	om := onnx.NewModel(gorgonnx.NewGraph())
+	_ = om.UnmarshalBinary(b)
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(om)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew < 64<<20 {
+		t.Errorf("decoding allocated %d MiB; want at least 64 (the declared input)", grew>>20)
+	} else {
+		t.Logf("decoding a %d-byte file allocated %d MiB", len(b), grew>>20)
+	}
+}
+
+// TestOnnxGoPanicsOnMalformedGraph shows a file that decodes but panics
+// onnx-go at its first run (the pre-parse refuses it: MaxPool pads must
+// have 4 values), and checks that guard turns the panic into an error.
+func TestOnnxGoPanicsOnMalformedGraph(t *testing.T) {
+	m := onnxtest.Tiny()
+	// gorgonnx copies pads into a 4-element array without checking.
+	m.Graph.Nodes[2] = onnxtest.Node{Op: "MaxPool", In: []string{"z"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{
+		onnxtest.Ints("kernel_shape", 1, 1), onnxtest.Ints("pads", 0, 0, 0, 0, 0, 0),
+	}}
+	err := func() (err error) {
+		defer guard(&err)
+		inst, err := newInstance(m.Marshal(), []TensorSpec{{Name: "x", DType: "FLOAT", Shape: []int{1, 4}}})
+		if err != nil {
+			return err
+		}
+		_, err = inst.run([][]float32{onnxtest.TinyInput})
+		return err
+	}()
+	if !errors.Is(err, errPanic) {
+		t.Errorf("got %v, want a recovered panic", err)
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
