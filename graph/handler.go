@@ -72,8 +72,10 @@ func NewHandler(schema graphql.ExecutableSchema, client *ent.Client, log *slog.L
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](256)})
-	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	// Depth first: a deeply nested document is refused for its depth before
+	// its complexity is even computed.
 	srv.Use(depthLimit{max: opts.MaxDepth})
+	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.Use(entgql.Transactioner{TxOpener: entgql.TxOpenerFunc(func(ctx context.Context) (context.Context, driverTx, error) {
 		return openTx(ctx, client, log)
 	})})

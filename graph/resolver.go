@@ -19,12 +19,12 @@ import (
 
 // Resolver holds the resolvers' dependencies.
 type Resolver struct {
-	Client  *ent.Client
+	Client   *ent.Client
 	Tasks    *tasks.Service
 	Identity *identity.Service
-	Events  events.Broker
-	Log     *slog.Logger
-	Metrics *metrics.Metrics
+	Events   events.Broker
+	Log      *slog.Logger
+	Metrics  *metrics.Metrics
 }
 
 // NewSchema returns the executable schema with connection-aware complexity:

@@ -4,17 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/taskmind/taskmind/ent/user"
+	"github.com/taskmind/taskmind/internal/auth"
 	"github.com/taskmind/taskmind/internal/config"
 	"github.com/taskmind/taskmind/internal/database"
 	"github.com/taskmind/taskmind/internal/dbtest"
 	"github.com/taskmind/taskmind/internal/events"
+	"github.com/taskmind/taskmind/internal/identity"
 	"github.com/taskmind/taskmind/internal/metrics"
 	"github.com/taskmind/taskmind/server"
 )
@@ -25,7 +30,8 @@ type instance struct {
 	URL    string
 	DB     *database.DB
 	Server *server.Server
-	Logs   *bytes.Buffer
+	Logs   *syncBuffer
+	IDs    *identity.Service
 }
 
 // start runs a server over cfg's database. Each call is a separate
@@ -44,15 +50,64 @@ func start(t testing.TB, cfg config.Config) *instance {
 		broker = pg
 	}
 	m := metrics.New(metrics.BuildInfo{Version: "test", Revision: "test"})
-	srv := server.New(server.Deps{Config: cfg, Log: log, Metrics: m, DB: db, Events: broker})
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewUnstartedServer(nil)
+	base := "http://" + ts.Listener.Addr().String()
+	cfg.BaseURL = base
+	key, _, err := identity.LoadSecretKey(cfg)
+	if err != nil {
+		t.Fatalf("secret key: %v", err)
+	}
+	ids := identity.New(db.Client, log, identity.Options{
+		SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
+		DefaultRole: user.Role(cfg.DefaultRole), AdminEmails: cfg.AdminEmails,
+	})
+	oauth := identity.SetupOAuth(context.Background(), cfg, key, base, log)
+	srv := server.New(server.Deps{
+		Config: cfg, Log: log, Metrics: m, DB: db, Events: broker,
+		Identity: ids, OAuth: oauth, BaseURL: base,
+	})
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
 	t.Cleanup(func() {
 		ts.CloseClientConnections()
 		_ = srv.Shutdown(context.Background())
 		ts.Close()
 		broker.Close()
 	})
-	return &instance{t: t, URL: ts.URL, DB: db, Server: srv, Logs: &logs.buf}
+	return &instance{t: t, URL: ts.URL, DB: db, Server: srv, Logs: logs, IDs: ids}
+}
+
+// actor is a user with an API token, for calls made as that user.
+type actor struct {
+	ID    int
+	Email string
+	Token string
+}
+
+// auth returns the headers that authenticate as the actor.
+func (a actor) auth() []string {
+	if a.Token == "" {
+		return nil
+	}
+	return []string{"Authorization", "Bearer " + a.Token}
+}
+
+var userSeq atomic.Int64
+
+// newUser creates a user with the role and an API token.
+func (in *instance) newUser(role user.Role) actor {
+	in.t.Helper()
+	ctx := auth.SystemContext(context.Background())
+	email := fmt.Sprintf("%s-%d@example.com", strings.ToLower(string(role)), userSeq.Add(1))
+	u, err := in.DB.Client.User.Create().SetEmail(email).SetName(email).SetRole(role).Save(ctx)
+	if err != nil {
+		in.t.Fatalf("creating user: %v", err)
+	}
+	tok, _, err := in.IDs.CreateToken(ctx, u.ID, "test", nil)
+	if err != nil {
+		in.t.Fatalf("creating token: %v", err)
+	}
+	return actor{ID: u.ID, Email: email, Token: tok}
 }
 
 // gqlResponse is a GraphQL response with its errors' codes handy.

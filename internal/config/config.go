@@ -77,7 +77,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DBStatementTimeout: 10 * time.Second,
 		Introspection:      true,
 		ComplexityLimit:    2000,
-		MaxDepth:           12,
+		MaxDepth:           15,
 		MaxBodyBytes:       1 << 20,
 		ShutdownTimeout:    20 * time.Second,
 		DefaultRole:        "MEMBER",
