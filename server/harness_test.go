@@ -31,7 +31,8 @@ type instance struct {
 	DB     *database.DB
 	Server *server.Server
 	Logs   *syncBuffer
-	IDs    *identity.Service
+	IDs     *identity.Service
+	Metrics *metrics.Metrics
 }
 
 // start runs a server over cfg's database. Each call is a separate
@@ -74,7 +75,7 @@ func start(t testing.TB, cfg config.Config) *instance {
 		ts.Close()
 		broker.Close()
 	})
-	return &instance{t: t, URL: ts.URL, DB: db, Server: srv, Logs: logs, IDs: ids}
+	return &instance{t: t, URL: ts.URL, DB: db, Server: srv, Logs: logs, IDs: ids, Metrics: m}
 }
 
 // actor is a user with an API token, for calls made as that user.
@@ -190,4 +191,19 @@ func forEachBackend(t *testing.T, f func(t *testing.T, cfg config.Config)) {
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { f(t, b.Config) })
 	}
+}
+
+// gauge reads a metric's value from the instance's registry.
+func (in *instance) gauge(name string) float64 {
+	in.t.Helper()
+	mfs, err := in.Metrics.Registry().Gather()
+	if err != nil {
+		in.t.Fatalf("gathering metrics: %v", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
 }
