@@ -26,11 +26,11 @@ import (
 
 // instance is a real Taskmind server on a loopback port.
 type instance struct {
-	t      testing.TB
-	URL    string
-	DB     *database.DB
-	Server *server.Server
-	Logs   *syncBuffer
+	t       testing.TB
+	URL     string
+	DB      *database.DB
+	Server  *server.Server
+	Logs    *syncBuffer
 	IDs     *identity.Service
 	Metrics *metrics.Metrics
 }
