@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -66,6 +67,11 @@ type Options struct {
 	Timeout time.Duration
 	// Limits bound what a loaded model may declare.
 	Limits onnxcheck.Limits
+	// Backend forces a backend for every model: BackendGorgonnx serves
+	// everything with onnx-go's own backend. The default serves each model
+	// with the compiled backend when it supports the model and agrees with
+	// gorgonnx on the trial input.
+	Backend Backend
 	// Metrics, if set, receives request outcomes and queue depths.
 	Metrics Metrics
 	// Logger receives instance failures and rebuilds. Default: discard.
@@ -114,7 +120,9 @@ type ModelInfo struct {
 	Outputs    []TensorSpec
 	Operators  []string
 	Parameters int64
-	Status     Status
+	// Backend is the onnx-go backend that computes the model.
+	Backend Backend
+	Status  Status
 }
 
 // Engine serves models. Its methods are safe for concurrent use.
@@ -167,6 +175,7 @@ func (nopMetrics) SetQueueDepth(string, int)                      {}
 type model struct {
 	info  ModelInfo
 	bytes []byte
+	opset int64
 	// free holds the idle instances; its capacity is the pool size.
 	free chan *instance
 	// live counts the instances that exist, idle or busy; it drops when a
@@ -202,7 +211,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, b []byte, meta 
 	}
 	defer e.clearLoading(name)
 
-	m := &model{info: info, bytes: b, free: make(chan *instance, e.opts.PoolSize)}
+	m := &model{info: info, bytes: b, opset: rep.Opset, free: make(chan *instance, e.opts.PoolSize)}
 	first, outputs, err := e.trial(m)
 	if err != nil {
 		return err
@@ -251,23 +260,39 @@ func (e *Engine) clearLoading(name string) {
 	delete(e.loading, name)
 }
 
-// trial builds the first instance and runs it twice on the same input. The
-// runs must succeed, finish within the request timeout, produce every output
-// and agree bit for bit: an operator that corrupts its own weights (as
-// onnx-go's Gemm does) shows up as a difference.
+// trial builds the first instance and checks the model on a deterministic
+// input. onnx-go's gorgonnx backend runs it first, as the reference: it must
+// succeed within the request timeout and produce every output. Then the
+// compiled backend, if it supports the graph, must agree with gorgonnx;
+// it serves the model if so. Finally the serving instance runs the same
+// input again and must give bit-identical outputs: an operator that
+// corrupts its own weights (as onnx-go's Gemm does) shows up as a change.
 func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
-	inst, err := newInstance(m.bytes, m.info.Inputs)
+	data := trialInput(m.info.Inputs)
+	ref, err := newInstance(m.bytes, m.info.Inputs, BackendGorgonnx, m.opset)
 	if err != nil {
 		return nil, nil, e.refuse(m, "decoding", err)
 	}
-	data := trialInput(m.info.Inputs)
 	start := time.Now()
-	first, err := inst.run(data)
+	want, err := ref.run(data)
 	if err != nil {
 		return nil, nil, e.refuse(m, "trial run", err)
 	}
 	if d := time.Since(start); d > e.opts.Timeout {
 		return nil, nil, fmt.Errorf("%w: a trial run took %v; the limit is %v", ErrInvalidModel, d.Round(time.Millisecond), e.opts.Timeout)
+	}
+	inst, first := ref, want
+	m.info.Backend = BackendGorgonnx
+	if e.opts.Backend != BackendGorgonnx {
+		if fast, got, err := e.tryCompiled(m, data); err != nil {
+			e.log.Info("serving the model with gorgonnx", "model", m.info.Name, "version", m.info.Version, "reason", err)
+		} else {
+			if err := agree(m.info.Outputs, got, want); err != nil {
+				return nil, nil, err
+			}
+			inst, first = fast, got
+			m.info.Backend = BackendCompiled
+		}
 	}
 	second, err := inst.run(data)
 	if err != nil {
@@ -276,7 +301,7 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 	outputs := make([]TensorSpec, len(first))
 	for i, t := range first {
 		spec := m.info.Outputs[i]
-		if !sameValues(t.Data, second[i].Data) {
+		if !slices.Equal(t.Data, second[i].Data) { // NaN != NaN: a NaN output fails too
 			return nil, nil, fmt.Errorf("%w: output %q differs between two runs on the same input; the model uses an operator onnx-go computes wrongly", ErrInvalidModel, spec.Name)
 		}
 		if !compatible(spec.Shape, t.Shape) {
@@ -288,11 +313,52 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 	return inst, outputs, nil
 }
 
+// tryCompiled builds and runs the model on the compiled backend. An error
+// means the backend does not support it (or failed on it), and gorgonnx
+// serves the model instead.
+func (e *Engine) tryCompiled(m *model, data [][]float32) (*instance, []Tensor, error) {
+	inst, err := newInstance(m.bytes, m.info.Inputs, BackendCompiled, m.opset)
+	if err != nil {
+		return nil, nil, err
+	}
+	got, err := inst.run(data)
+	if err != nil {
+		e.log.Warn("the compiled backend failed a trial run", "model", m.info.Name, "version", m.info.Version, "err", err)
+		return nil, nil, err
+	}
+	return inst, got, nil
+}
+
+// agree compares the compiled backend's trial outputs with gorgonnx's. The
+// kernels sum in a different order, so values may differ in the last bits;
+// anything more means one backend computes an operator wrongly, and the
+// model is refused rather than served with answers that depend on the
+// backend.
+func agree(specs []TensorSpec, got, want []Tensor) error {
+	for i := range want {
+		if !slices.Equal(got[i].Shape, want[i].Shape) {
+			return fmt.Errorf("%w: output %q has shape %v with onnx-go's gorgonnx backend but %v with the compiled backend", ErrInvalidModel, specs[i].Name, want[i].Shape, got[i].Shape)
+		}
+		var scale, diff float64
+		for j, w := range want[i].Data {
+			scale = max(scale, math.Abs(float64(w)))
+			diff = max(diff, math.Abs(float64(got[i].Data[j]-w)))
+		}
+		if !(diff <= agreeTolerance*max(scale, 1)) {
+			return fmt.Errorf("%w: output %q differs by %g between onnx-go's gorgonnx backend and the compiled backend; the model uses an operator in a form one of them computes wrongly", ErrInvalidModel, specs[i].Name, diff)
+		}
+	}
+	return nil
+}
+
+// agreeTolerance is relative to the largest output magnitude.
+const agreeTolerance = 1e-4
+
 // build makes another instance of a model that has passed its trial, warmed
 // with one run so that onnx-go builds its graph and VM now rather than on a
 // user's request.
 func (e *Engine) build(m *model) (*instance, error) {
-	inst, err := newInstance(m.bytes, m.info.Inputs)
+	inst, err := newInstance(m.bytes, m.info.Inputs, m.info.Backend, m.opset)
 	if err != nil {
 		return nil, err
 	}
@@ -324,10 +390,6 @@ func trialInput(specs []TensorSpec) [][]float32 {
 		data[i] = d
 	}
 	return data
-}
-
-func sameValues(a, b []float32) bool {
-	return slices.Equal(a, b) // NaN != NaN, so a NaN output fails the trial
 }
 
 // compatible reports whether an actual shape matches a declared one, where a

@@ -134,7 +134,6 @@ func TestDeadlineWhileQueued(t *testing.T) {
 func TestPanicInRunIsRecovered(t *testing.T) {
 	e, m := loadedTiny(t, Options{PoolSize: 1, Timeout: 5 * time.Second})
 	inst := <-m.free
-	inst.backend.SetVM(nil)
 	inst.backend = &gorgonnx.Graph{} // an empty graph: Run dereferences nil
 	m.free <- inst
 
@@ -281,7 +280,7 @@ func TestOnnxGoPanicsOnMalformedGraph(t *testing.T) {
 	}}
 	err := func() (err error) {
 		defer guard(&err)
-		inst, err := newInstance(m.Marshal(), []TensorSpec{{Name: "x", DType: "FLOAT", Shape: []int{1, 4}}})
+		inst, err := newInstance(m.Marshal(), []TensorSpec{{Name: "x", DType: "FLOAT", Shape: []int{1, 4}}}, BackendGorgonnx, 12)
 		if err != nil {
 			return err
 		}

@@ -8,13 +8,29 @@ import (
 	"github.com/owulveryck/onnx-go"
 	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
 	"gorgonia.org/tensor"
+
+	"github.com/taskmind/taskmind/internal/inference/cpubackend"
 )
 
-// instance is one ready copy of a model: an onnx-go model and its gorgonia
-// graph and VM. onnx-go keeps run state in the graph, so an instance serves
-// one request at a time; the pool hands it out exclusively.
+// Backend names an onnx-go backend that computes a model.
+type Backend string
+
+// The backends. BackendCompiled is Taskmind's (package cpubackend); it
+// serves every model it supports once its trial outputs agree with
+// BackendGorgonnx, onnx-go's own, which serves the rest.
+const (
+	BackendCompiled Backend = "compiled"
+	BackendGorgonnx Backend = "gorgonnx"
+)
+
+// runner is what the engine needs of an onnx-go backend beyond decoding.
+type runner interface{ Run() error }
+
+// instance is one ready copy of a model: an onnx-go model and its backend
+// graph. Backends keep run state in the graph, so an instance serves one
+// request at a time; the pool hands it out exclusively.
 type instance struct {
-	backend *gorgonnx.Graph
+	backend runner
 	model   *onnx.Model
 	// inputs are the tensors bound to the graph inputs, in spec order. Each
 	// run copies the request into them rather than binding new tensors:
@@ -37,11 +53,22 @@ func guard(err *error) {
 	}
 }
 
-// newInstance decodes b into a fresh onnx-go model. b must have passed
-// onnxcheck.Check; inputs are the specs it reported.
-func newInstance(b []byte, inputs []TensorSpec) (inst *instance, err error) {
+// newInstance decodes b into a fresh onnx-go model on the given backend. b
+// must have passed onnxcheck.Check; inputs and opset are what it reported.
+func newInstance(b []byte, inputs []TensorSpec, kind Backend, opset int64) (inst *instance, err error) {
 	defer guard(&err)
-	backend := gorgonnx.NewGraph()
+	var backend interface {
+		onnx.Backend
+		runner
+	}
+	var compiled *cpubackend.Graph
+	switch kind {
+	case BackendCompiled:
+		compiled = cpubackend.New(opset)
+		backend = compiled
+	default:
+		backend = gorgonnx.NewGraph()
+	}
 	m := onnx.NewModel(backend)
 	if err := m.UnmarshalBinary(b); err != nil {
 		return nil, fmt.Errorf("decoding: %w", err)
@@ -70,6 +97,12 @@ func newInstance(b []byte, inputs []TensorSpec) (inst *instance, err error) {
 			return nil, errors.New("an output cannot carry data")
 		}
 		inst.outputs = append(inst.outputs, dc)
+	}
+	if compiled != nil {
+		// Compile now, so an unsupported graph is known before any run.
+		if err := compiled.Compile(); err != nil {
+			return nil, err
+		}
 	}
 	return inst, nil
 }
