@@ -91,8 +91,8 @@ func TestMNIST7Info(t *testing.T) {
 		t.Fatalf("Models() has %d entries, want 1", len(models))
 	}
 	m := models[0]
-	if m.Name != "mnist7" || m.Version != "7" || m.Status != inference.StatusReady {
-		t.Errorf("got %s %s %s, want mnist7 7 READY", m.Name, m.Version, m.Status)
+	if m.Name != "mnist7" || m.Version != "7" || m.Status != inference.StatusReady || m.Backend != inference.BackendCompiled {
+		t.Errorf("got %s %s %s on %s, want mnist7 7 READY on compiled", m.Name, m.Version, m.Status, m.Backend)
 	}
 	if len(m.Inputs) != 1 || m.Inputs[0].Name != mnist7Input || !slices.Equal(m.Inputs[0].Shape, []int{1, 1, 28, 28}) || m.Inputs[0].DType != "FLOAT" {
 		t.Errorf("inputs: got %+v, want Input3 FLOAT [1 1 28 28]", m.Inputs)
@@ -242,7 +242,6 @@ func TestConcurrentPredictionsMatchSequential(t *testing.T) {
 		t.Error(err)
 	}
 }
-
 
 func TestPredictRefusesBadInput(t *testing.T) {
 	e := newEngine(t, inference.Options{PoolSize: 1})
@@ -437,5 +436,27 @@ func TestMetricsHook(t *testing.T) {
 	want := map[string]float64{"model=tiny status=ok": 3, "model=tiny status=error": 1}
 	if !maps.Equal(got, want) {
 		t.Errorf("taskmind_inference_requests_total: got %v, want %v", got, want)
+	}
+}
+
+// TestGorgonnxServesWhatTheCompiledBackendLacks loads a model with an
+// operator only gorgonnx implements.
+func TestGorgonnxServesWhatTheCompiledBackendLacks(t *testing.T) {
+	m := onnxtest.Tiny()
+	m.Graph.Nodes[2].Op = "Tanh"
+	e := newEngine(t, inference.Options{PoolSize: 1})
+	load(t, e, "tanh", "1", m.Marshal())
+	info, err := e.Model("tanh")
+	if err != nil || info.Backend != inference.BackendGorgonnx {
+		t.Fatalf("got %+v, %v; want the model served by gorgonnx", info, err)
+	}
+	out, err := e.Predict(context.Background(), "tanh", []inference.Tensor{{Name: "x", Shape: []int{1, 4}, Data: onnxtest.TinyInput}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, z := range []float64{-4.5, 3, 8.5} {
+		if got, want := float64(out.Tensors[0].Data[i]), math.Tanh(z); math.Abs(got-want) > 1e-6 {
+			t.Errorf("y[%d]: got %v, want tanh(%v) = %v", i, got, z, want)
+		}
 	}
 }

@@ -45,8 +45,8 @@ type Graph struct {
 // Node is one operator application.
 type Node struct {
 	Name, Op, Domain string
-	In, Out  []string
-	Attrs    []Attr
+	In, Out          []string
+	Attrs            []Attr
 }
 
 // Attr is a node attribute; Type selects which value is written.

@@ -1,0 +1,161 @@
+package cpubackend_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/owulveryck/onnx-go"
+	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
+	"gorgonia.org/tensor"
+
+	"github.com/taskmind/taskmind/internal/inference/cpubackend"
+	"github.com/taskmind/taskmind/internal/inference/internal/onnxtest"
+)
+
+type backend interface {
+	onnx.Backend
+	Run() error
+}
+
+// run decodes model onto backend, feeds x to input "x" and returns output 0.
+func run(t *testing.T, be backend, model []byte, x []float32, shape []int) ([]float32, []int) {
+	t.Helper()
+	m := onnx.NewModel(be)
+	if err := m.UnmarshalBinary(model); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	n, _ := m.GetNodeByName("x")
+	if err := n.(onnx.DataCarrier).SetTensor(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(slices.Clone(x)))); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Run(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	out, err := m.GetOutputTensors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Clone(out[0].Data().([]float32)), slices.Clone([]int(out[0].Shape()))
+}
+
+func randoms(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = rng.Float32()*2 - 1
+	}
+	return v
+}
+
+// single builds a one-operator model y = op(x, initializers...).
+func single(opset int64, op string, xShape, yShape []int64, attrs []onnxtest.Attr, inits ...onnxtest.Tensor) []byte {
+	in := []string{"x"}
+	for _, t := range inits {
+		in = append(in, t.Name)
+	}
+	return onnxtest.Model{Opset: opset, Graph: onnxtest.Graph{
+		Nodes:        []onnxtest.Node{{Op: op, In: in, Out: []string{"y"}, Attrs: attrs}},
+		Initializers: inits,
+		Inputs:       []onnxtest.Value{onnxtest.FloatValue("x", xShape...)},
+		Outputs:      []onnxtest.Value{onnxtest.FloatValue("y", yShape...)},
+	}}.Marshal()
+}
+
+// TestOperatorsAgreeWithGorgonnx runs each operator form on both backends;
+// gorgonnx is the reference (its results for these forms match ONNX
+// Runtime on the MNIST models).
+func TestOperatorsAgreeWithGorgonnx(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	ints, int1 := onnxtest.Ints, onnxtest.Int
+	w := func(name string, dims ...int64) onnxtest.Tensor {
+		n := int64(1)
+		for _, d := range dims {
+			n *= d
+		}
+		return onnxtest.FloatTensor(name, dims, randoms(rng, int(n)))
+	}
+	tests := []struct {
+		name  string
+		model []byte
+		x     []int
+	}{
+		{"Conv 3x3 pad 1 with bias", single(12, "Conv", []int64{1, 3, 7, 9}, []int64{1, 5, 7, 9},
+			[]onnxtest.Attr{ints("kernel_shape", 3, 3), ints("pads", 1, 1, 1, 1)}, w("w", 5, 3, 3, 3), w("b", 5)), []int{1, 3, 7, 9}},
+		{"Conv 3x3 stride 2", single(12, "Conv", []int64{1, 2, 9, 8}, []int64{1, 4, 4, 3},
+			[]onnxtest.Attr{ints("kernel_shape", 3, 3), ints("strides", 2, 2)}, w("w", 4, 2, 3, 3)), []int{1, 2, 9, 8}},
+		{"Conv 1x1", single(12, "Conv", []int64{1, 6, 5, 5}, []int64{1, 3, 5, 5},
+			[]onnxtest.Attr{ints("kernel_shape", 1, 1)}, w("w", 3, 6, 1, 1), w("b", 3)), []int{1, 6, 5, 5}},
+		{"Conv 5x5 SAME_UPPER", single(12, "Conv", []int64{1, 1, 28, 28}, []int64{1, 8, 28, 28},
+			[]onnxtest.Attr{ints("kernel_shape", 5, 5), {Name: "auto_pad", Type: onnxtest.AttrString, S: "SAME_UPPER"}}, w("w", 8, 1, 5, 5)), []int{1, 1, 28, 28}},
+		{"Conv 32 to 64 channels", single(13, "Conv", []int64{1, 32, 12, 12}, []int64{1, 64, 8, 8},
+			[]onnxtest.Attr{ints("kernel_shape", 5, 5), ints("pads", 0, 0, 0, 0), int1("group", 1)}, w("w", 64, 32, 5, 5), w("b", 64)), []int{1, 32, 12, 12}},
+		{"MaxPool 2x2 stride 2", single(12, "MaxPool", []int64{1, 3, 8, 6}, []int64{1, 3, 4, 3},
+			[]onnxtest.Attr{ints("kernel_shape", 2, 2), ints("strides", 2, 2)}), []int{1, 3, 8, 6}},
+		{"MaxPool 3x3 stride 3", single(12, "MaxPool", []int64{1, 2, 9, 9}, []int64{1, 2, 3, 3},
+			[]onnxtest.Attr{ints("kernel_shape", 3, 3), ints("strides", 3, 3), ints("pads", 0, 0, 0, 0)}), []int{1, 2, 9, 9}},
+		{"Relu", single(12, "Relu", []int64{1, 40}, []int64{1, 40}, nil), []int{1, 40}},
+		{"Add channel bias", single(12, "Add", []int64{1, 4, 3, 3}, []int64{1, 4, 3, 3}, nil, w("b", 4, 1, 1)), []int{1, 4, 3, 3}},
+		{"Add same shape", single(12, "Add", []int64{1, 10}, []int64{1, 10}, nil, w("b", 1, 10)), []int{1, 10}},
+		{"Mul same shape", single(12, "Mul", []int64{2, 3}, []int64{2, 3}, nil, w("b", 2, 3)), []int{2, 3}},
+		{"Sub", single(12, "Sub", []int64{1, 5}, []int64{1, 5}, nil, w("b", 1, 5)), []int{1, 5}},
+		{"MatMul 1x20 by 20x37", single(12, "MatMul", []int64{1, 20}, []int64{1, 37}, nil, w("w", 20, 37)), []int{1, 20}},
+		{"MatMul 3x33 by 33x48", single(12, "MatMul", []int64{3, 33}, []int64{3, 48}, nil, w("w", 33, 48)), []int{3, 33}},
+		{"MatMul 1x1024 by 1024x128", single(13, "MatMul", []int64{1, 1024}, []int64{1, 128}, nil, w("w", 1024, 128)), []int{1, 1024}},
+		{"Softmax opset 12", single(12, "Softmax", []int64{1, 10}, []int64{1, 10}, []onnxtest.Attr{int1("axis", 1)}), []int{1, 10}},
+		{"Softmax opset 13", single(13, "Softmax", []int64{1, 10}, []int64{1, 10}, nil), []int{1, 10}},
+		{"Flatten", single(12, "Flatten", []int64{1, 2, 3, 4}, []int64{1, 24}, []onnxtest.Attr{int1("axis", 1)}), []int{1, 2, 3, 4}},
+		{"Reshape with 0 and -1", single(12, "Reshape", []int64{1, 2, 3, 4}, []int64{1, 6, 4}, nil,
+			onnxtest.Tensor{Name: "s", Dims: []int64{3}, Int64s: []int64{0, -1, 4}}), []int{1, 2, 3, 4}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 1
+			for _, d := range tc.x {
+				n *= d
+			}
+			x := randoms(rng, n)
+			want, wantShape := run(t, gorgonnx.NewGraph(), tc.model, x, tc.x)
+			got, gotShape := run(t, cpubackend.New(13), tc.model, x, tc.x)
+			if !slices.Equal(gotShape, wantShape) {
+				t.Fatalf("shape: got %v, want %v (gorgonnx)", gotShape, wantShape)
+			}
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("y[%d]: got %v, want %v (gorgonnx)", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestSoftmaxOpset13Axis checks the opset-13 definition, which gorgonnx
+// does not implement: normalise along axis 1 of a [1,3,2] tensor.
+func TestSoftmaxOpset13Axis(t *testing.T) {
+	model := single(13, "Softmax", []int64{1, 3, 2}, []int64{1, 3, 2}, []onnxtest.Attr{onnxtest.Int("axis", 1)})
+	x := []float32{0, 1, 1, 2, 2, 3} // [c][k]: columns (0,1,2) and (1,2,3)
+	got, _ := run(t, cpubackend.New(13), model, x, []int{1, 3, 2})
+	e0, e1, e2 := math.Exp(0), math.Exp(1), math.Exp(2)
+	s := e0 + e1 + e2
+	want := []float64{e0 / s, e0 / s, e1 / s, e1 / s, e2 / s, e2 / s}
+	for i := range want {
+		if math.Abs(float64(got[i])-want[i]) > 1e-6 {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+func TestUnsupportedOperator(t *testing.T) {
+	model := single(12, "Tanh", []int64{1, 4}, []int64{1, 4}, nil)
+	g := cpubackend.New(12)
+	m := onnx.NewModel(g)
+	if err := m.UnmarshalBinary(model); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := m.GetNodeByName("x")
+	_ = n.(onnx.DataCarrier).SetTensor(tensor.New(tensor.WithShape(1, 4), tensor.Of(tensor.Float32)))
+	if err := g.Compile(); !errors.Is(err, cpubackend.ErrUnsupported) {
+		t.Errorf("Compile(Tanh): got %v, want ErrUnsupported", err)
+	}
+}
