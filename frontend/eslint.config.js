@@ -26,6 +26,6 @@ export default tseslint.config(
   },
   {
     files: ['scripts/**', 'e2e/**', '*.config.*'],
-    languageOptions: { globals: globals.node },
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

@@ -5,6 +5,7 @@ import { Link, useRouter } from './lib/router';
 import { ViewerContext, ViewerDocument, isAdmin } from './lib/viewer';
 import type { Viewer } from './lib/viewer';
 import { ErrorMessage, Loading } from './components/Status';
+import { hasCode } from './lib/errors';
 import { SignOutButton } from './components/SignOutButton';
 import Welcome from './routes/welcome/Welcome';
 
@@ -44,12 +45,14 @@ export const routes: Route[] = [
 export default function App() {
   const [{ data, fetching, error }] = useQuery({ query: ViewerDocument, requestPolicy: 'cache-first' });
   const viewer = data?.viewer ?? null;
+  // An anonymous visitor is not an error: the welcome and sign-in pages work without a session.
+  const failed = error && !data && !hasCode(error, 'UNAUTHENTICATED');
   return (
     <ViewerContext value={viewer}>
       <a className="skip-link" href="#main">Skip to content</a>
       <Header viewer={viewer} />
       <main id="main" tabIndex={-1}>
-        {fetching && !data ? <Loading /> : error && !data ? <ErrorMessage error={error} title="Could not load your session" /> : <Page viewer={viewer} />}
+        {fetching && !data ? <Loading /> : failed ? <ErrorMessage error={error} title="Could not load your session" /> : <Page viewer={viewer} />}
       </main>
     </ViewerContext>
   );

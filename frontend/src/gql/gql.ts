@@ -32,9 +32,9 @@ type Documents = {
     "\n  query ModelsPage {\n    models {\n      id\n      name\n      version\n      description\n      status\n      inputs {\n        name\n        shape\n        dtype\n      }\n      outputs {\n        name\n        shape\n        dtype\n      }\n      labels\n      sha256\n      size\n      createdAt\n    }\n  }\n": typeof types.ModelsPageDocument,
     "\n  mutation UploadModel($file: Upload!, $name: String!, $description: String) {\n    uploadModel(file: $file, name: $name, description: $description) {\n      id\n      name\n      version\n      status\n    }\n  }\n": typeof types.UploadModelDocument,
     "\n  mutation DeleteModel($id: ID!) {\n    deleteModel(id: $id)\n  }\n": typeof types.DeleteModelDocument,
-    "\n  query APITokens {\n    apiTokens {\n      id\n      name\n      last4\n      createdAt\n      expiresAt\n      lastUsedAt\n    }\n  }\n": typeof types.ApiTokensDocument,
-    "\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        last4\n        createdAt\n        expiresAt\n        lastUsedAt\n      }\n    }\n  }\n": typeof types.CreateApiTokenDocument,
-    "\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n    }\n  }\n": typeof types.RevokeApiTokenDocument,
+    "\n  query APITokens {\n    apiTokens {\n      id\n      name\n      last4\n      createdAt\n      expiresAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": typeof types.ApiTokensDocument,
+    "\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        last4\n        createdAt\n        expiresAt\n        lastUsedAt\n        revokedAt\n      }\n    }\n  }\n": typeof types.CreateApiTokenDocument,
+    "\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeApiTokenDocument,
 };
 const documents: Documents = {
     "\n  query Viewer {\n    viewer {\n      id\n      email\n      name\n      avatarURL\n      role\n    }\n  }\n": types.ViewerDocument,
@@ -55,9 +55,9 @@ const documents: Documents = {
     "\n  query ModelsPage {\n    models {\n      id\n      name\n      version\n      description\n      status\n      inputs {\n        name\n        shape\n        dtype\n      }\n      outputs {\n        name\n        shape\n        dtype\n      }\n      labels\n      sha256\n      size\n      createdAt\n    }\n  }\n": types.ModelsPageDocument,
     "\n  mutation UploadModel($file: Upload!, $name: String!, $description: String) {\n    uploadModel(file: $file, name: $name, description: $description) {\n      id\n      name\n      version\n      status\n    }\n  }\n": types.UploadModelDocument,
     "\n  mutation DeleteModel($id: ID!) {\n    deleteModel(id: $id)\n  }\n": types.DeleteModelDocument,
-    "\n  query APITokens {\n    apiTokens {\n      id\n      name\n      last4\n      createdAt\n      expiresAt\n      lastUsedAt\n    }\n  }\n": types.ApiTokensDocument,
-    "\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        last4\n        createdAt\n        expiresAt\n        lastUsedAt\n      }\n    }\n  }\n": types.CreateApiTokenDocument,
-    "\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n    }\n  }\n": types.RevokeApiTokenDocument,
+    "\n  query APITokens {\n    apiTokens {\n      id\n      name\n      last4\n      createdAt\n      expiresAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": types.ApiTokensDocument,
+    "\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        last4\n        createdAt\n        expiresAt\n        lastUsedAt\n        revokedAt\n      }\n    }\n  }\n": types.CreateApiTokenDocument,
+    "\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeApiTokenDocument,
 };
 
 /**
@@ -149,15 +149,15 @@ export function graphql(source: "\n  mutation DeleteModel($id: ID!) {\n    delet
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query APITokens {\n    apiTokens {\n      id\n      name\n      last4\n      createdAt\n      expiresAt\n      lastUsedAt\n    }\n  }\n"): (typeof documents)["\n  query APITokens {\n    apiTokens {\n      id\n      name\n      last4\n      createdAt\n      expiresAt\n      lastUsedAt\n    }\n  }\n"];
+export function graphql(source: "\n  query APITokens {\n    apiTokens {\n      id\n      name\n      last4\n      createdAt\n      expiresAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  query APITokens {\n    apiTokens {\n      id\n      name\n      last4\n      createdAt\n      expiresAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        last4\n        createdAt\n        expiresAt\n        lastUsedAt\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        last4\n        createdAt\n        expiresAt\n        lastUsedAt\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        last4\n        createdAt\n        expiresAt\n        lastUsedAt\n        revokedAt\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateAPIToken($input: CreateAPITokenInput!) {\n    createAPIToken(input: $input) {\n      token\n      apiToken {\n        id\n        name\n        last4\n        createdAt\n        expiresAt\n        lastUsedAt\n        revokedAt\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n    }\n  }\n"];
+export function graphql(source: "\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeAPIToken($id: ID!) {\n    revokeAPIToken(id: $id) {\n      id\n      revokedAt\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

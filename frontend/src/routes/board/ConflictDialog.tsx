@@ -47,7 +47,7 @@ export function ConflictDialog({ mine, theirs, onKeepMine, onUseTheirs, onClose 
     >
       <p>
         Version {theirs.version} was saved {formatDateTime(theirs.updatedAt)}
-        {theirs.owner ? ` (task owned by ${theirs.owner.name || 'unnamed'})` : ''}. Choose which version to keep.
+        {` (task owned by ${theirs.owner.name || 'unnamed'})`}. Choose which version to keep.
       </p>
       <table className="conflict">
         <thead>

@@ -76,7 +76,7 @@ function TaskRow({ task, editingId, readOnly, busyId, onEdit, onSave, onToggle, 
           )}
         </div>
         {task.description && <p className="task-description">{task.description}</p>}
-        {task.owner && <p className="task-meta">Owner: {task.owner.name || 'unnamed'}</p>}
+        <p className="task-meta">Owner: {task.owner.name || 'unnamed'}</p>
       </div>
       {!readOnly && (
         <div className="task-actions">

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fakeServer, member, Wrapper } from '../../test/fakeServer';
 import Settings from './Settings';
 
-const token = { __typename: 'APIToken', id: '40', name: 'ci', last4: 'wxyz', createdAt: '2026-11-25T10:00:00Z', expiresAt: null, lastUsedAt: null };
+const token = { __typename: 'APIToken', id: '40', name: 'ci', last4: 'wxyz', createdAt: '2026-11-25T10:00:00Z', expiresAt: null, lastUsedAt: null, revokedAt: null as string | null };
 
 describe('Settings', () => {
   it('shows a new token once, lists tokens and revokes after confirmation', async () => {
@@ -17,8 +17,8 @@ describe('Settings', () => {
         return { createAPIToken: { __typename: 'CreateAPITokenPayload', token: 'tm_secretvalue_wxyz', apiToken: token } };
       },
       RevokeAPIToken: (v) => {
-        tokens = [];
-        return { revokeAPIToken: { __typename: 'APIToken', id: v.id } };
+        tokens = [{ ...token, revokedAt: '2026-11-25T11:00:00Z' }];
+        return { revokeAPIToken: { __typename: 'APIToken', id: v.id, revokedAt: '2026-11-25T11:00:00Z' } };
       },
     });
     render(
@@ -46,6 +46,7 @@ describe('Settings', () => {
     await waitFor(() => {
       expect(s.named('RevokeAPIToken').map((r) => r.variables)).toEqual([{ id: '40' }]);
     });
-    expect(await screen.findByText('You have no API tokens.')).toBeInTheDocument();
+    expect(await within(screen.getByRole('row', { name: /ci/ })).findByText('revoked')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Revoke token ci' })).not.toBeInTheDocument();
   });
 });

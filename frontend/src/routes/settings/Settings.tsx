@@ -17,6 +17,7 @@ const APITokensQuery = graphql(`
       createdAt
       expiresAt
       lastUsedAt
+      revokedAt
     }
   }
 `);
@@ -32,6 +33,7 @@ const CreateAPITokenMutation = graphql(`
         createdAt
         expiresAt
         lastUsedAt
+        revokedAt
       }
     }
   }
@@ -41,6 +43,7 @@ const RevokeAPITokenMutation = graphql(`
   mutation RevokeAPIToken($id: ID!) {
     revokeAPIToken(id: $id) {
       id
+      revokedAt
     }
   }
 `);
@@ -174,9 +177,13 @@ function Tokens() {
                   <td>{t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : 'never'}</td>
                   <td>{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : 'never'}</td>
                   <td>
-                    <button type="button" className="danger small" onClick={() => { setConfirm(t); }} aria-label={`Revoke token ${t.name}`}>
-                      Revoke
-                    </button>
+                    {t.revokedAt ? (
+                      <span className="badge">revoked</span>
+                    ) : (
+                      <button type="button" className="danger small" onClick={() => { setConfirm(t); }} aria-label={`Revoke token ${t.name}`}>
+                        Revoke
+                      </button>
+                    )}
                   </td>
                 </tr>
               ))}
