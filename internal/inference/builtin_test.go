@@ -2,6 +2,8 @@ package inference_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"os"
@@ -26,6 +28,7 @@ func builtinModel(t testing.TB) []byte {
 }
 
 type reference struct {
+	SHA256    string  `json:"model_sha256"`
 	Input     string  `json:"input"`
 	Output    string  `json:"output"`
 	Shape     []int   `json:"output_shape"`
@@ -51,6 +54,9 @@ func TestBuiltinMatchesONNXRuntime(t *testing.T) {
 	}
 	if len(ref.Samples) == 0 || ref.Tolerance <= 0 || ref.Tolerance > 1e-4 {
 		t.Fatalf("reference.json has %d samples and tolerance %g; want samples and a tolerance <= 1e-4", len(ref.Samples), ref.Tolerance)
+	}
+	if sum := sha256.Sum256(builtinModel(t)); hex.EncodeToString(sum[:]) != ref.SHA256 {
+		t.Fatalf("models/mnist/model.onnx has sha256 %x, but reference.json was computed for %s: regenerate it (node tools/ortref/ortref.mjs)", sum, ref.SHA256)
 	}
 	for _, backend := range []inference.Backend{inference.BackendCompiled, inference.BackendGorgonnx} {
 		t.Run(string(backend), func(t *testing.T) {

@@ -62,12 +62,14 @@ func newInstance(b []byte, inputs []TensorSpec, kind Backend, opset int64) (inst
 		runner
 	}
 	var compiled *cpubackend.Graph
+	var gorgo *gorgonnx.Graph
 	switch kind {
 	case BackendCompiled:
 		compiled = cpubackend.New(opset)
 		backend = compiled
 	default:
-		backend = gorgonnx.NewGraph()
+		gorgo = gorgonnx.NewGraph()
+		backend = gorgo
 	}
 	m := onnx.NewModel(backend)
 	if err := m.UnmarshalBinary(b); err != nil {
@@ -103,6 +105,19 @@ func newInstance(b []byte, inputs []TensorSpec, kind Backend, opset int64) (inst
 		if err := compiled.Compile(); err != nil {
 			return nil, err
 		}
+	}
+	if gorgo != nil {
+		// Build the gorgonia graph for the bound inputs, and run it on a
+		// machine that keeps panics in this goroutine.
+		eg, err := gorgo.GetExprGraph()
+		if err != nil {
+			return nil, err
+		}
+		vm, err := newSyncVM(eg)
+		if err != nil {
+			return nil, err
+		}
+		gorgo.SetVM(vm)
 	}
 	return inst, nil
 }

@@ -302,17 +302,30 @@ func TestLoadRefusesHostileModels(t *testing.T) {
 			m.Graph.Nodes[2].Op = "LSTM"
 			return m.Marshal()
 		}(), "operator LSTM is not supported"},
-		// Passes the pre-parse (shapes of intermediate values are not
-		// inferred there) but gorgonia cannot multiply [1,4] by [3,3].
 		{"shapes that do not multiply", func() []byte {
 			m := onnxtest.Tiny()
 			m.Graph.Initializers[0] = onnxtest.FloatTensor("W", []int64{3, 3}, make([]float32, 9))
 			return m.Marshal()
-		}(), "onnx-go cannot run this model"},
-		// Passes the pre-parse, then panics gorgonnx at the first run.
+		}(), "MatMul of [1,4] and [3,3]: inner dimensions 4 and 3 differ"},
+		// An outer product: a 1 KiB file whose one MatMul would allocate
+		// 2^40 floats in onnx-go.
+		{"outer product bomb", func() []byte {
+			m := onnxtest.Tiny()
+			m.Graph.Inputs[0].Dims = []int64{1 << 20, 1}
+			m.Graph.Initializers = []onnxtest.Tensor{{Name: "W", Dims: []int64{1, 1 << 20}, Raw: make([]byte, 4<<20)}}
+			m.Graph.Nodes = m.Graph.Nodes[:1]
+			m.Graph.Nodes[0].Out[0] = "y"
+			m.Graph.Outputs[0].Dims = nil
+			return m.Marshal()
+		}(), "computes a value of shape [1048576,1048576]"},
+		// Passes the pre-parse, then panics gorgonia inside its op kernels
+		// (a negative Concat axis indexes a slice with -1). gorgonia's own
+		// VMs run ops in a goroutine of their own, where this panic would
+		// kill the test binary; the engine's synchronous VM recovers it.
 		{"panics onnx-go", func() []byte {
 			m := onnxtest.Tiny()
-			m.Graph.Nodes[2] = onnxtest.Node{Op: "Squeeze", In: []string{"z"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Ints("axes", 9)}}
+			m.Graph.Nodes[2] = onnxtest.Node{Op: "Concat", In: []string{"z", "b"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", -1)}}
+			m.Graph.Outputs[0].Dims = []int64{1, 6}
 			return m.Marshal()
 		}(), "onnx-go crashed on this model during the trial run"},
 	}

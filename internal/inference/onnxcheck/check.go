@@ -53,8 +53,11 @@ type Limits struct {
 	// allocates declared shapes when it decodes the graph).
 	MaxTensorElements int64
 	// MaxTotalElements caps the sum of the element counts of all declared
-	// tensors.
+	// tensors, and separately of all computed values.
 	MaxTotalElements int64
+	// MaxMultiplyAdds caps the multiply-adds of one prediction, so that a
+	// small file cannot describe hours of work.
+	MaxMultiplyAdds int64
 }
 
 // DefaultLimits fit models up to tens of millions of parameters and inputs
@@ -70,6 +73,7 @@ func DefaultLimits() Limits {
 		MaxInputElements:  4 << 20,
 		MaxTensorElements: 32 << 20,
 		MaxTotalElements:  64 << 20,
+		MaxMultiplyAdds:   1 << 30,
 	}
 }
 
@@ -95,6 +99,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxTotalElements <= 0 {
 		l.MaxTotalElements = d.MaxTotalElements
+	}
+	if l.MaxMultiplyAdds <= 0 {
+		l.MaxMultiplyAdds = d.MaxMultiplyAdds
 	}
 	return l
 }
@@ -125,14 +132,15 @@ type Report struct {
 	Producer  string
 	// Inputs are the graph inputs that are not initializers, in graph order.
 	Inputs []TensorSpec
-	// Outputs are the graph outputs in graph order. Their shapes are as
-	// declared, with symbolic dimensions as 0; the engine replaces them with
-	// the shapes its trial run produces.
+	// Outputs are the graph outputs in graph order, with the shapes shape
+	// inference computed for batch 1.
 	Outputs []TensorSpec
 	// Operators lists the distinct operator types used, sorted.
 	Operators []string
 	// Parameters counts the elements of all initializers.
 	Parameters int64
+	// MultiplyAdds estimates the work of one prediction (Conv and MatMul).
+	MultiplyAdds int64
 }
 
 // The IR versions and default-domain opsets accepted. onnx-go's operators
@@ -279,8 +287,23 @@ func checkModel(m *model, lim Limits) (*Report, error) {
 	if total > lim.MaxTotalElements {
 		return nil, invalidf("the model declares %d tensor elements in all; the limit is %d", total, lim.MaxTotalElements)
 	}
-	if err := checkDataflow(g, defined); err != nil {
+	order, err := checkDataflow(g, defined)
+	if err != nil {
 		return nil, err
+	}
+	work, outShapes, err := inferShapes(g, order, r.Inputs, opset, lim)
+	if err != nil {
+		return nil, err
+	}
+	r.MultiplyAdds = work
+	for i := range r.Outputs {
+		inferred := outShapes[i]
+		for j, d := range r.Outputs[i].Shape {
+			if len(r.Outputs[i].Shape) != len(inferred) || (d != 0 && int64(d) != inferred[j]) {
+				return nil, invalidf("output %q is declared with shape %s but computes %s", r.Outputs[i].Name, dimsString(toInt64s(r.Outputs[i].Shape)), dimsString(inferred))
+			}
+		}
+		r.Outputs[i].Shape = toInts(inferred)
 	}
 	for op := range ops {
 		r.Operators = append(r.Operators, op)
@@ -404,18 +427,18 @@ func declaredElements(what string, v valueInfo, lim Limits) (int64, error) {
 // produced twice, the graph is acyclic and every output is produced: onnx-go
 // reports a cycle only as "infinite loop" and invents empty tensors for
 // dangling names.
-func checkDataflow(g *graph, defined map[string]bool) error {
+func checkDataflow(g *graph, defined map[string]bool) ([]int, error) {
 	producer := map[string]int{}
 	for i, n := range g.nodes {
 		for _, out := range n.outputs {
 			if out == "" {
-				return invalidf("node %s has an unnamed output", nodeName(&g.nodes[i], i))
+				return nil, invalidf("node %s has an unnamed output", nodeName(&g.nodes[i], i))
 			}
 			if defined[out] {
-				return invalidf("node %s writes %q, which is an input or initializer", nodeName(&g.nodes[i], i), out)
+				return nil, invalidf("node %s writes %q, which is an input or initializer", nodeName(&g.nodes[i], i), out)
 			}
 			if _, dup := producer[out]; dup {
-				return invalidf("value %q is produced by more than one node", out)
+				return nil, invalidf("value %q is produced by more than one node", out)
 			}
 			producer[out] = i
 		}
@@ -427,12 +450,12 @@ func checkDataflow(g *graph, defined map[string]bool) error {
 		for _, in := range n.inputs {
 			switch p, ok := producer[in]; {
 			case in == "":
-				return invalidf("node %s has an unnamed input (optional inputs must be left out, not named \"\")", nodeName(&g.nodes[i], i))
+				return nil, invalidf("node %s has an unnamed input (optional inputs must be left out, not named \"\")", nodeName(&g.nodes[i], i))
 			case ok:
 				pending[i]++
 				consumers[p] = append(consumers[p], i)
 			case !defined[in]:
-				return invalidf("node %s reads %q, which no node, input or initializer defines", nodeName(&g.nodes[i], i), in)
+				return nil, invalidf("node %s reads %q, which no node, input or initializer defines", nodeName(&g.nodes[i], i), in)
 			}
 		}
 	}
@@ -442,11 +465,11 @@ func checkDataflow(g *graph, defined map[string]bool) error {
 			ready = append(ready, i)
 		}
 	}
-	done := 0
+	order := make([]int, 0, len(g.nodes))
 	for len(ready) > 0 {
 		i := ready[len(ready)-1]
 		ready = ready[:len(ready)-1]
-		done++
+		order = append(order, i)
 		for _, c := range consumers[i] {
 			pending[c]--
 			if pending[c] == 0 {
@@ -454,15 +477,15 @@ func checkDataflow(g *graph, defined map[string]bool) error {
 			}
 		}
 	}
-	if done != len(g.nodes) {
-		return invalidf("the graph has a cycle")
+	if len(order) != len(g.nodes) {
+		return nil, invalidf("the graph has a cycle")
 	}
 	for _, out := range g.outputs {
 		if _, ok := producer[out.name]; !ok {
-			return invalidf("output %q is not produced by any node", out.name)
+			return nil, invalidf("output %q is not produced by any node", out.name)
 		}
 	}
-	return nil
+	return order, nil
 }
 
 func nodeName(n *node, i int) string {

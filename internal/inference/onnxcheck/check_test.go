@@ -35,6 +35,10 @@ func TestCheckAcceptsMNIST7(t *testing.T) {
 	if r.Parameters != 5998 {
 		t.Errorf("parameters: got %d, want 5998", r.Parameters)
 	}
+	// conv1 28·28·8·25 + conv2 14·14·16·8·25 + dense 256·10
+	if want := int64(28*28*8*25 + 14*14*16*8*25 + 256*10); r.MultiplyAdds != want {
+		t.Errorf("multiply-adds: got %d, want %d", r.MultiplyAdds, want)
+	}
 }
 
 func TestCheckAcceptsTinyWithSymbolicBatch(t *testing.T) {
@@ -148,6 +152,36 @@ func TestCheckRefuses(t *testing.T) {
 		{"output not produced", mutate(func(m *onnxtest.Model) { m.Graph.Outputs[0].Name = "q" }), onnxcheck.Limits{}, `output "q" is not produced`},
 		{"value produced twice", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[1].Out[0] = "xw" }), onnxcheck.Limits{}, `value "xw" is produced by more than one node`},
 		{"too many nodes", mnist7, onnxcheck.Limits{MaxNodes: 5}, "more than 5 nodes"},
+		{"outer product", mutate(func(m *onnxtest.Model) {
+			m.Graph.Inputs[0].Dims = []int64{1 << 20, 1}
+			m.Graph.Initializers = []onnxtest.Tensor{{Name: "W", Dims: []int64{1, 1 << 20}, Raw: make([]byte, 4<<20)}}
+			m.Graph.Nodes = []onnxtest.Node{{Op: "MatMul", In: []string{"x", "W"}, Out: []string{"y"}}}
+			m.Graph.Outputs[0].Dims = nil
+		}), onnxcheck.Limits{}, `node #0 (MatMul) computes a value of shape [1048576,1048576] (1099511627776 elements); the limit is 33554432`},
+		{"doubling Concat chain", mutate(func(m *onnxtest.Model) {
+			m.Graph.Inputs[0].Dims = []int64{1, 1 << 14}
+			prev := "x"
+			m.Graph.Nodes = nil
+			for i := range 12 {
+				out := "c" + string(rune('a'+i))
+				m.Graph.Nodes = append(m.Graph.Nodes, onnxtest.Node{Op: "Concat", In: []string{prev, prev}, Out: []string{out}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", 1)}})
+				prev = out
+			}
+			m.Graph.Outputs = []onnxtest.Value{{Name: prev, Elem: onnxtest.Float}}
+		}), onnxcheck.Limits{MaxTotalElements: 1 << 20}, "the graph's values hold more than 1048576 elements in all"},
+		{"too much work", mnist7, onnxcheck.Limits{MaxMultiplyAdds: 100000}, "one prediction needs more than 100000 multiply-adds"},
+		{"output declared with the wrong shape", mutate(func(m *onnxtest.Model) { m.Graph.Outputs[0].Dims = []int64{3, 1} }), onnxcheck.Limits{}, `output "y" is declared with shape [3,1] but computes [1,3]`},
+		{"Reshape to a computed shape", mutate(func(m *onnxtest.Model) {
+			m.Graph.Nodes[2] = onnxtest.Node{Op: "Reshape", In: []string{"z", "x"}, Out: []string{"y"}}
+		}), onnxcheck.Limits{}, `Reshape's shape "x" must be a small INT64 initializer or constant`},
+		{"Conv weights for other channels", mutate(func(m *onnxtest.Model) {
+			m.Graph = onnxtest.Graph{
+				Nodes:        []onnxtest.Node{{Op: "Conv", In: []string{"x", "w"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Ints("kernel_shape", 3, 3)}}},
+				Initializers: []onnxtest.Tensor{onnxtest.FloatTensor("w", []int64{2, 3, 3, 3}, make([]float32, 54))},
+				Inputs:       []onnxtest.Value{onnxtest.FloatValue("x", 1, 2, 8, 8)},
+				Outputs:      []onnxtest.Value{onnxtest.FloatValue("y", 1, 2, 6, 6)},
+			}
+		}), onnxcheck.Limits{}, "Conv weights [2,3,3,3] do not match the input's 2 channels"},
 		{"wrong arity", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[2].In = []string{"z", "z"} }), onnxcheck.Limits{}, `node "relu" (Relu) has 2 inputs; Relu takes 1`},
 	}
 	for _, tc := range tests {

@@ -51,6 +51,11 @@ type tensor struct {
 	floatData, int32Data, stringData, int64Data, doubleData, uint64Data int64
 	rawData                                                             int64
 	external                                                            bool
+	// raw is the raw data (a sub-slice of the file) and ints the first
+	// int64_data values: shape inference reads small INT64 tensors, the
+	// shapes given to Reshape.
+	raw  []byte
+	ints []int64
 }
 
 type valueInfo struct {
@@ -398,11 +403,15 @@ func (d *decoder) tensor(b []byte) (*tensor, error) {
 		case 7:
 			n, err = f.countVarints(msg)
 			t.int64Data += n
+			if err == nil && t.int64Data <= maxAttrValues {
+				t.ints, err = f.int64s(msg, "an int64 tensor", t.ints, maxAttrValues)
+			}
 		case 8:
 			t.name, err = f.str(msg)
 		case 9:
 			err = f.want(msg, protowire.BytesType)
 			t.rawData = int64(len(f.b))
+			t.raw = f.b
 		case 10:
 			n, err = f.countFixed(msg, 8)
 			t.doubleData += n

@@ -15,8 +15,8 @@ type opSpec struct {
 }
 
 var (
-	unary  = opSpec{minIn: 1, maxIn: 1}
-	binary = opSpec{minIn: 2, maxIn: 2}
+	unary    = opSpec{minIn: 1, maxIn: 1}
+	binaryOp = opSpec{minIn: 2, maxIn: 2}
 )
 
 // supported lists the operators gorgonnx registers (backend/x/gorgonnx in
@@ -32,9 +32,9 @@ var supported = map[string]opSpec{
 	"Abs": unary, "Ceil": unary, "Cos": unary, "Exp": unary, "Floor": unary,
 	"Log": unary, "Neg": unary, "Relu": unary, "Sigmoid": unary, "Sign": unary,
 	"Sin": unary, "Softplus": unary, "Sqrt": unary, "Tanh": unary, "Identity": unary,
-	"Add": binary, "Sub": binary, "Mul": binary, "Div": binary,
+	"Add": binaryOp, "Sub": binaryOp, "Mul": binaryOp, "Div": binaryOp,
 	"Max": {minIn: 2, maxIn: 2}, "Min": {minIn: 2, maxIn: 2},
-	"MatMul": binary,
+	"MatMul": binaryOp,
 	"Conv": {minIn: 2, maxIn: 3, attrs: map[string]int64{
 		"auto_pad": attrString, "kernel_shape": attrInts, "pads": attrInts,
 		"strides": attrInts, "dilations": attrInts, "group": attrInt,

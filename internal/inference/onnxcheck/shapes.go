@@ -1,0 +1,448 @@
+package onnxcheck
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// inferShapes computes the shape of every value for the fixed input shapes,
+// in dependency order, and refuses a graph whose values or work exceed the
+// limits. onnx-go allocates every intermediate value and cannot be stopped
+// mid-run, so a small file whose MatMul is an outer product of two long
+// vectors, or whose Concat chain doubles at every step, must be refused
+// here: declared shapes alone do not reveal it. It returns the estimated
+// multiply-adds of one run and the graph outputs' shapes.
+func inferShapes(g *graph, order []int, inputs []TensorSpec, opset int64, lim Limits) (int64, [][]int64, error) {
+	s := &shapes{
+		dims:   map[string][]int64{},
+		consts: map[string][]int64{},
+		lim:    lim,
+	}
+	for _, t := range g.initializers {
+		s.dims[t.name] = slices.Clone(t.dims)
+		if t.dataType == dtInt64 {
+			if v, ok := int64Values(&t); ok {
+				s.consts[t.name] = v
+			}
+		}
+	}
+	for _, in := range inputs {
+		s.dims[in.Name] = toInt64s(in.Shape)
+	}
+	for _, i := range order {
+		n := &g.nodes[i]
+		out, err := s.node(n, opset)
+		if err != nil {
+			return 0, nil, invalidf("node %s: %v", nodeName(n, i), err)
+		}
+		e, ok := numElements(out)
+		if !ok || e > lim.MaxTensorElements {
+			return 0, nil, invalidf("node %s computes a value of shape %s (%s elements); the limit is %d", nodeName(n, i), dimsString(out), dimsProduct(out), lim.MaxTensorElements)
+		}
+		s.total += e
+		if s.total > lim.MaxTotalElements {
+			return 0, nil, invalidf("the graph's values hold more than %d elements in all", lim.MaxTotalElements)
+		}
+		if s.work > lim.MaxMultiplyAdds {
+			return 0, nil, invalidf("one prediction needs more than %d multiply-adds; the limit is %d", lim.MaxMultiplyAdds, lim.MaxMultiplyAdds)
+		}
+		s.dims[n.outputs[0]] = out
+	}
+	outs := make([][]int64, len(g.outputs))
+	for i, o := range g.outputs {
+		outs[i] = s.dims[o.name]
+	}
+	return s.work, outs, nil
+}
+
+type shapes struct {
+	dims   map[string][]int64
+	consts map[string][]int64 // values of small INT64 tensors
+	lim    Limits
+	total  int64
+	work   int64
+}
+
+// int64Values decodes a small INT64 initializer or constant.
+func int64Values(t *tensor) ([]int64, bool) {
+	n, ok := numElements(t.dims)
+	if !ok || n > maxAttrValues {
+		return nil, false
+	}
+	if t.raw != nil {
+		v := make([]int64, n)
+		for i := range v {
+			v[i] = int64(binary.LittleEndian.Uint64(t.raw[8*i:]))
+		}
+		return v, true
+	}
+	return t.ints, int64(len(t.ints)) == n
+}
+
+func (s *shapes) node(n *node, opset int64) ([]int64, error) {
+	in := make([][]int64, len(n.inputs))
+	for i, name := range n.inputs {
+		in[i] = s.dims[name]
+	}
+	attrs := map[string]*attribute{}
+	for j := range n.attrs {
+		attrs[n.attrs[j].name] = &n.attrs[j]
+	}
+	intAttr := func(name string, def int64) int64 {
+		if a := attrs[name]; a != nil {
+			return a.i
+		}
+		return def
+	}
+	switch n.opType {
+	case "Add", "Sub", "Mul", "Div", "Max", "Min":
+		return broadcast(in[0], in[1])
+	case "MatMul":
+		return s.matmul(in[0], in[1])
+	case "Conv":
+		return s.conv(in, attrs)
+	case "MaxPool":
+		if len(in[0]) != 4 {
+			return nil, invalidf("MaxPool needs a 4-D input, got %s", dimsString(in[0]))
+		}
+		k := attrs["kernel_shape"].ints // checkWindow made sure it has 2 values
+		oh, ow, err := windowOut(in[0][2], in[0][3], k[0], k[1], attrs)
+		if err != nil {
+			return nil, err
+		}
+		return []int64{in[0][0], in[0][1], oh, ow}, nil
+	case "GlobalAveragePool":
+		if len(in[0]) < 3 {
+			return nil, invalidf("GlobalAveragePool needs at least a 3-D input, got %s", dimsString(in[0]))
+		}
+		out := slices.Clone(in[0])
+		for i := 2; i < len(out); i++ {
+			out[i] = 1
+		}
+		return out, nil
+	case "BatchNormalization":
+		if len(in[0]) < 2 {
+			return nil, invalidf("BatchNormalization needs at least a 2-D input")
+		}
+		for _, p := range in[1:] {
+			if len(p) != 1 || p[0] != in[0][1] {
+				return nil, invalidf("BatchNormalization parameters of shape %s do not match %d channels", dimsString(p), in[0][1])
+			}
+		}
+		return in[0], nil
+	case "Flatten":
+		axis, err := normAxis(intAttr("axis", 1), len(in[0]), true)
+		if err != nil {
+			return nil, err
+		}
+		a, _ := numElements(in[0][:axis])
+		b, _ := numElements(in[0][axis:])
+		return []int64{a, b}, nil
+	case "Reshape":
+		return s.reshape(in[0], n.inputs[1])
+	case "Transpose":
+		perm := []int64{}
+		if a := attrs["perm"]; a != nil {
+			perm = a.ints
+		} else {
+			for i := len(in[0]) - 1; i >= 0; i-- {
+				perm = append(perm, int64(i))
+			}
+		}
+		if len(perm) != len(in[0]) {
+			return nil, invalidf("Transpose perm %v does not fit a rank-%d input", perm, len(in[0]))
+		}
+		out := make([]int64, len(perm))
+		for i, p := range perm {
+			out[i] = in[0][p]
+		}
+		return out, nil
+	case "Squeeze":
+		out := slices.Clone(in[0])
+		axes := slices.Clone(attrs["axes"].ints)
+		for i, a := range axes {
+			ax, err := normAxis(a, len(in[0]), false)
+			if err != nil {
+				return nil, err
+			}
+			if in[0][ax] != 1 {
+				return nil, invalidf("Squeeze of dimension %d, which is %d, not 1", ax, in[0][ax])
+			}
+			axes[i] = int64(ax)
+		}
+		slices.Sort(axes)
+		for i := len(axes) - 1; i >= 0; i-- {
+			if i > 0 && axes[i] == axes[i-1] {
+				return nil, invalidf("Squeeze axes %v repeat", attrs["axes"].ints)
+			}
+			out = slices.Delete(out, int(axes[i]), int(axes[i])+1)
+		}
+		return out, nil
+	case "Unsqueeze":
+		axes := attrs["axes"].ints
+		rank := len(in[0]) + len(axes)
+		if rank > s.lim.MaxRank {
+			return nil, invalidf("Unsqueeze makes %d dimensions; the limit is %d", rank, s.lim.MaxRank)
+		}
+		out := make([]int64, rank)
+		set := make([]bool, rank)
+		for _, a := range axes {
+			ax, err := normAxis(a, rank, false)
+			if err != nil {
+				return nil, err
+			}
+			if set[ax] {
+				return nil, invalidf("Unsqueeze axes %v repeat", axes)
+			}
+			set[ax], out[ax] = true, 1
+		}
+		j := 0
+		for i := range out {
+			if !set[i] {
+				out[i] = in[0][j]
+				j++
+			}
+		}
+		return out, nil
+	case "Concat":
+		a := attrs["axis"]
+		if a == nil {
+			return nil, invalidf("Concat needs an axis attribute")
+		}
+		axis, err := normAxis(a.i, len(in[0]), false)
+		if err != nil {
+			return nil, err
+		}
+		out := slices.Clone(in[0])
+		for _, x := range in[1:] {
+			if len(x) != len(out) {
+				return nil, invalidf("Concat of ranks %d and %d", len(out), len(x))
+			}
+			for d := range x {
+				if d == axis {
+					out[d] += x[d]
+				} else if x[d] != out[d] {
+					return nil, invalidf("Concat of shapes %s and %s along axis %d", dimsString(in[0]), dimsString(x), axis)
+				}
+			}
+		}
+		return out, nil
+	case "Constant":
+		t := attrs["value"].t
+		if t.dataType == dtInt64 {
+			if v, ok := int64Values(t); ok {
+				s.consts[n.outputs[0]] = v
+			}
+		}
+		return slices.Clone(t.dims), nil
+	case "Softmax":
+		if def := int64(1); opset >= 13 {
+			def = -1
+			if _, err := normAxis(intAttr("axis", def), len(in[0]), false); err != nil {
+				return nil, err
+			}
+		}
+		return in[0], nil
+	}
+	// The remaining supported operators keep their first input's shape.
+	return in[0], nil
+}
+
+func (s *shapes) addWork(factors ...int64) {
+	w := int64(1)
+	for _, f := range factors {
+		hi, lo := bits.Mul64(uint64(w), uint64(f))
+		if hi != 0 || lo > math.MaxInt64 {
+			s.work = math.MaxInt64
+			return
+		}
+		w = int64(lo)
+	}
+	if s.work > math.MaxInt64-w {
+		s.work = math.MaxInt64
+		return
+	}
+	s.work += w
+}
+
+// broadcast applies ONNX's multidirectional broadcasting.
+func broadcast(a, b []int64) ([]int64, error) {
+	rank := max(len(a), len(b))
+	out := make([]int64, rank)
+	for i := range rank {
+		x, y := int64(1), int64(1)
+		if j := i - (rank - len(a)); j >= 0 {
+			x = a[j]
+		}
+		if j := i - (rank - len(b)); j >= 0 {
+			y = b[j]
+		}
+		switch {
+		case x == y || y == 1:
+			out[i] = x
+		case x == 1:
+			out[i] = y
+		default:
+			return nil, invalidf("shapes %s and %s do not broadcast", dimsString(a), dimsString(b))
+		}
+	}
+	return out, nil
+}
+
+// matmul follows numpy's matmul: 1-D operands are promoted, leading
+// dimensions broadcast.
+func (s *shapes) matmul(a, b []int64) ([]int64, error) {
+	if len(a) == 0 || len(b) == 0 {
+		return nil, invalidf("MatMul of a scalar")
+	}
+	pa, pb := a, b
+	if len(a) == 1 {
+		pa = []int64{1, a[0]}
+	}
+	if len(b) == 1 {
+		pb = []int64{b[0], 1}
+	}
+	m, k := pa[len(pa)-2], pa[len(pa)-1]
+	k2, n := pb[len(pb)-2], pb[len(pb)-1]
+	if k != k2 {
+		return nil, invalidf("MatMul of %s and %s: inner dimensions %d and %d differ", dimsString(a), dimsString(b), k, k2)
+	}
+	batch, err := broadcast(pa[:len(pa)-2], pb[:len(pb)-2])
+	if err != nil {
+		return nil, err
+	}
+	nb, _ := numElements(batch)
+	s.addWork(nb, m, n, k)
+	out := append(batch, m, n)
+	if len(a) == 1 {
+		out = slices.Delete(out, len(out)-2, len(out)-1)
+	}
+	if len(b) == 1 {
+		out = out[:len(out)-1]
+	}
+	return out, nil
+}
+
+func (s *shapes) conv(in [][]int64, attrs map[string]*attribute) ([]int64, error) {
+	x, w := in[0], in[1]
+	if len(x) != 4 || len(w) != 4 {
+		return nil, invalidf("Conv needs a 4-D input and 4-D weights, got %s and %s", dimsString(x), dimsString(w))
+	}
+	if w[1] != x[1] {
+		return nil, invalidf("Conv weights %s do not match the input's %d channels", dimsString(w), x[1])
+	}
+	k := attrs["kernel_shape"].ints
+	if k[0] != w[2] || k[1] != w[3] {
+		return nil, invalidf("Conv kernel_shape %v does not match weights %s", k, dimsString(w))
+	}
+	if len(in) == 3 && (len(in[2]) != 1 || in[2][0] != w[0]) {
+		return nil, invalidf("Conv bias %s does not match %d output channels", dimsString(in[2]), w[0])
+	}
+	oh, ow, err := windowOut(x[2], x[3], k[0], k[1], attrs)
+	if err != nil {
+		return nil, err
+	}
+	s.addWork(x[0], w[0], oh, ow, w[1], k[0], k[1])
+	return []int64{x[0], w[0], oh, ow}, nil
+}
+
+// windowOut is the output size of a 2-D convolution or pooling window;
+// checkWindow has vetted the attributes.
+func windowOut(h, w, kh, kw int64, attrs map[string]*attribute) (int64, int64, error) {
+	stride := []int64{1, 1}
+	if a := attrs["strides"]; a != nil {
+		stride = a.ints
+	}
+	dil := []int64{1, 1}
+	if a := attrs["dilations"]; a != nil {
+		dil = a.ints
+	}
+	var pad int64
+	if a := attrs["pads"]; a != nil {
+		pad = a.ints[0]
+	}
+	ekh, ekw := (kh-1)*dil[0]+1, (kw-1)*dil[1]+1
+	if a := attrs["auto_pad"]; a != nil {
+		switch a.s {
+		case "SAME_UPPER":
+			return (h + stride[0] - 1) / stride[0], (w + stride[1] - 1) / stride[1], nil
+		case "VALID":
+			pad = 0
+		}
+	}
+	oh := (h+2*pad-ekh)/stride[0] + 1
+	ow := (w+2*pad-ekw)/stride[1] + 1
+	if h+2*pad < ekh || w+2*pad < ekw {
+		return 0, 0, invalidf("a %dx%d window does not fit a %dx%d input", ekh, ekw, h, w)
+	}
+	return oh, ow, nil
+}
+
+func (s *shapes) reshape(x []int64, shapeName string) ([]int64, error) {
+	target, ok := s.consts[shapeName]
+	if !ok {
+		return nil, invalidf("Reshape's shape %q must be a small INT64 initializer or constant", shapeName)
+	}
+	total, _ := numElements(x)
+	out := make([]int64, len(target))
+	infer := -1
+	known := int64(1)
+	for i, d := range target {
+		switch {
+		case d == 0 && i < len(x):
+			out[i] = x[i]
+		case d == -1 && infer < 0:
+			infer = i
+			continue
+		case d > 0:
+			out[i] = d
+		default:
+			return nil, invalidf("Reshape to %v is not valid", target)
+		}
+		var ok bool
+		if known, ok = numElements([]int64{known, out[i]}); !ok {
+			return nil, invalidf("Reshape to %v overflows", target)
+		}
+	}
+	if infer >= 0 {
+		if known == 0 || total%known != 0 {
+			return nil, invalidf("cannot reshape %s to %v", dimsString(x), target)
+		}
+		out[infer] = total / known
+	}
+	if n, ok := numElements(out); !ok || n != total {
+		return nil, invalidf("cannot reshape %s (%d elements) to %v", dimsString(x), total, target)
+	}
+	return out, nil
+}
+
+// normAxis resolves a negative axis; inclusive allows axis == rank
+// (Flatten's).
+func normAxis(a int64, rank int, inclusive bool) (int, error) {
+	r := int64(rank)
+	if a < 0 {
+		a += r
+	}
+	if a < 0 || a > r || (a == r && !inclusive) {
+		return 0, invalidf("axis %d is out of range for a rank-%d value", a, rank)
+	}
+	return int(a), nil
+}
+
+func toInt64s(v []int) []int64 {
+	out := make([]int64, len(v))
+	for i, d := range v {
+		out[i] = int64(d)
+	}
+	return out
+}
+
+func toInts(v []int64) []int {
+	out := make([]int, len(v))
+	for i, d := range v {
+		out[i] = int(d)
+	}
+	return out
+}
