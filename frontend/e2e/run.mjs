@@ -1,11 +1,12 @@
 // The end-to-end suite: the real taskmind binary (SPA embedded) with a real
-// database, the local OpenID Connect provider in oidc.mjs, and Debian's
+// database, the local OpenID Connect provider of cmd/testoidc (mockoidc), and Debian's
 // Chromium driven by playwright-core. Every page is screenshotted in light
 // and dark, desktop and 375 px, under e2e-artifacts/ (gitignored), checked
 // with axe-core, and must make no request that leaves 127.0.0.1.
 //
 //   npm run e2e                      build the SPA and the binary, then test
 //   TASKMIND_BIN=/path npm run e2e   test an already built binary
+//   TESTOIDC_BIN=/path               an already built cmd/testoidc
 //   E2E_DATABASE_URL=postgres://...  use PostgreSQL instead of embedded SQLite
 //   CHROMIUM=/usr/bin/chromium       the browser (never downloaded)
 import { spawn, execFileSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
-import { startOIDC } from './oidc.mjs';
+import { createInterface } from 'node:readline';
 
 const frontend = resolve(import.meta.dirname, '..');
 const repo = resolve(frontend, '..');
@@ -23,7 +24,6 @@ const artifacts = join(frontend, 'e2e-artifacts');
 const shots = join(artifacts, 'screenshots');
 const ADMIN = { email: 'admin@example.com', name: 'Ada Admin' };
 const MEMBER = { email: 'member@example.com', name: 'Max Member' };
-const CLIENT = { clientId: 'taskmind-e2e', clientSecret: randomBytes(16).toString('hex') };
 
 const results = [];
 const violations = { external: new Set(), csp: [], pageErrors: [], a11y: [] };
@@ -104,6 +104,37 @@ function binary(work) {
   return bin;
 }
 
+// startOIDC runs cmd/testoidc, which prints its issuer, client credentials
+// and control address as one JSON line; users are queued over that control API.
+async function startOIDC(work) {
+  let bin = process.env.TESTOIDC_BIN;
+  if (!bin) {
+    bin = join(work, 'testoidc');
+    execFileSync('go', ['build', '-o', bin, './cmd/testoidc'], { cwd: repo, stdio: 'inherit' });
+  }
+  const child = spawn(bin, [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanup.push(async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+  });
+  const line = await new Promise((res, rej) => {
+    const rl = createInterface({ input: child.stdout });
+    rl.once('line', res);
+    child.once('exit', (c) => rej(new Error(`testoidc exited ${c} before printing its configuration`)));
+  });
+  const cfg = JSON.parse(line);
+  return {
+    ...cfg,
+    async queueUser(u) {
+      const res = await fetch(`${cfg.control}/users`, {
+        method: 'POST',
+        body: JSON.stringify({ subject: u.email, email: u.email, name: u.name }),
+      });
+      assert(res.ok, `queueing ${u.email} at testoidc: got ${res.status}, want 204`);
+    },
+  };
+}
+
 async function startServer(bin, work, oidc) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -117,8 +148,8 @@ async function startServer(bin, work, oidc) {
     TASKMIND_SECRET_KEY: randomBytes(32).toString('hex'),
     TASKMIND_ADMIN_EMAILS: ADMIN.email,
     TASKMIND_OIDC_ISSUER: oidc.issuer,
-    TASKMIND_OIDC_CLIENT_ID: CLIENT.clientId,
-    TASKMIND_OIDC_CLIENT_SECRET: CLIENT.clientSecret,
+    TASKMIND_OIDC_CLIENT_ID: oidc.clientId,
+    TASKMIND_OIDC_CLIENT_SECRET: oidc.clientSecret,
     TASKMIND_OIDC_NAME: 'Test ID',
     TASKMIND_LOG_FORMAT: 'text',
     ...(process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {}),
@@ -166,7 +197,7 @@ function watch(page) {
 }
 
 async function signIn(page, base, user, oidc) {
-  oidc.queueUser(user);
+  await oidc.queueUser(user);
   await page.goto(`${base}/signin?redirect=%2Fboard`);
   await page.getByRole('link', { name: 'Test ID' }).click();
   await page.waitForURL(`${base}/board`, { timeout: 15000 });
@@ -228,8 +259,7 @@ async function main() {
   cleanup.push(() => rmSync(work, { recursive: true, force: true }));
 
   const bin = binary(work);
-  const oidc = await startOIDC({ ...CLIENT, defaultUser: ADMIN });
-  cleanup.push(() => oidc.close());
+  const oidc = await startOIDC(work);
   const base = await startServer(bin, work, oidc);
   log(`server at ${base}, OpenID Connect issuer at ${oidc.issuer}`);
 
@@ -411,7 +441,6 @@ async function main() {
   });
 
   await step('admin page lists users and changes a role', async () => {
-    oidc.queueUser(MEMBER);
     const ctx3 = await newContext(browser);
     const p3 = await ctx3.newPage();
     await signIn(p3, base, MEMBER, oidc);
@@ -421,6 +450,10 @@ async function main() {
     await role.selectOption('VIEWER');
     await page.reload();
     await waitFor(async () => (await page.getByLabel(`Role of ${MEMBER.email}`).inputValue()) === 'VIEWER', 'the role to be saved');
+    await page.getByRole('button', { name: `Disable ${MEMBER.email}` }).click();
+    await page.getByRole('button', { name: `Enable ${MEMBER.email}` }).waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: `Enable ${MEMBER.email}` }).waitFor();
     await screenshots(page, 'admin');
   });
 
