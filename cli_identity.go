@@ -27,6 +27,7 @@ func newIdentity(db *database.DB, cfg config.Config, log *slog.Logger) *identity
 		SessionMaxAge: cfg.SessionMaxAge,
 		DefaultRole:   user.Role(cfg.DefaultRole),
 		AdminEmails:   cfg.AdminEmails,
+		Dialect:       db.Dialect,
 	})
 }
 

@@ -57,6 +57,9 @@ func NewHandler(schema graphql.ExecutableSchema, client *ent.Client, log *slog.L
 		KeepAlivePingInterval: 15 * time.Second,
 		InitTimeout:           10 * time.Second,
 		InitFunc:              opts.WebsocketInit,
+		ErrorFunc: func(ctx context.Context, err error) {
+			log.DebugContext(ctx, "websocket closed with an error", "err", err)
+		},
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

@@ -54,8 +54,14 @@ func (r *Resolver) loadEvent(ctx context.Context, e events.Event) (*model.TaskEv
 		return ev, r.mayKnowAbout(ctx, e.OwnerID)
 	}
 	t, err := r.Client.Task.Get(ctx, e.TaskID)
+	if ent.IsNotFound(err) {
+		// Either the subscriber may not read it, or it was deleted since
+		// the event was sent. In the second case the subscriber still
+		// learns of the change (with no task); a DELETED event follows.
+		return ev, r.mayKnowAbout(ctx, e.OwnerID)
+	}
 	if err != nil {
-		if !ent.IsNotFound(err) && ctx.Err() == nil {
+		if ctx.Err() == nil {
 			r.Log.WarnContext(ctx, "loading task for subscription failed", "task_id", e.TaskID, "err", err)
 		}
 		return nil, false

@@ -60,7 +60,7 @@ func start(t testing.TB, cfg config.Config) *instance {
 	}
 	ids := identity.New(db.Client, log, identity.Options{
 		SessionIdle: cfg.SessionIdle, SessionMaxAge: cfg.SessionMaxAge,
-		DefaultRole: user.Role(cfg.DefaultRole), AdminEmails: cfg.AdminEmails,
+		DefaultRole: user.Role(cfg.DefaultRole), AdminEmails: cfg.AdminEmails, Dialect: db.Dialect,
 	})
 	oauth := identity.SetupOAuth(context.Background(), cfg, key, base, log)
 	srv := server.New(server.Deps{

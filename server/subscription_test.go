@@ -141,10 +141,16 @@ func TestSubscriptionProtocols(t *testing.T) {
 				c.subscribe("1", subQuery)
 				waitFor(t, func() bool { return in.gauge("taskmind_subscriptions_open") >= 1 })
 
-				created := createTask(t, in, alice, map[string]any{"title": "live " + name})
-				in.mustGQL(nil, `mutation($id: ID!) { setTaskDone(id: $id, done: true) { id } }`, map[string]any{"id": created.ID}, alice.auth()...)
-				in.mustGQL(nil, `mutation($id: ID!) { deleteTask(id: $id) }`, map[string]any{"id": created.ID}, alice.auth()...)
-				for _, want := range []string{"CREATED", "UPDATED", "DELETED"} {
+				var created taskJSON
+				steps := []func(){
+					func() { created = createTask(t, in, alice, map[string]any{"title": "live " + name}) },
+					func() {
+						in.mustGQL(nil, `mutation($id: ID!) { setTaskDone(id: $id, done: true) { id } }`, map[string]any{"id": created.ID}, alice.auth()...)
+					},
+					func() { in.mustGQL(nil, `mutation($id: ID!) { deleteTask(id: $id) }`, map[string]any{"id": created.ID}, alice.auth()...) },
+				}
+				for i, want := range []string{"CREATED", "UPDATED", "DELETED"} {
+					steps[i]()
 					ev, err := c.event(5 * time.Second)
 					if err != nil {
 						t.Fatalf("waiting for %s: %v", want, err)

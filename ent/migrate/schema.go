@@ -140,6 +140,11 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
+				Name:    "task_owner_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[9], TasksColumns[0]},
+			},
+			{
 				Name:    "task_owner_id_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{TasksColumns[9], TasksColumns[1]},

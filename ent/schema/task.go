@@ -111,9 +111,11 @@ func (Task) Edges() []ent.Edge {
 	}
 }
 
-// Indexes of the task: the board lists a user's tasks newest first.
+// Indexes of the task: every non-admin read is filtered by owner (see
+// Policy), ordered by id (the default) or by creation time (the board).
 func (Task) Indexes() []ent.Index {
 	return []ent.Index{
+		index.Fields("owner_id", "id"),
 		index.Fields("owner_id", "created_at"),
 		index.Fields("done"),
 	}

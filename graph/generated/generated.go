@@ -1303,7 +1303,7 @@ A task changed. DELETED events carry only the id.
 type TaskEvent {
   kind: TaskEventKind!
   id: ID!
-  "The task as it is now; null for DELETED."
+  "The task as it is now; null for DELETED (or when it was deleted before this event was delivered)."
   task: Task
 }
 

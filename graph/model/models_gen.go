@@ -32,7 +32,7 @@ type Subscription struct {
 type TaskEvent struct {
 	Kind TaskEventKind `json:"kind"`
 	ID   int           `json:"id"`
-	// The task as it is now; null for DELETED.
+	// The task as it is now; null for DELETED (or when it was deleted before this event was delivered).
 	Task *ent.Task `json:"task,omitempty"`
 }
 

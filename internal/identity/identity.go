@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/taskmind/taskmind/ent"
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
@@ -42,15 +44,19 @@ type Options struct {
 	LoginLinkTTL  time.Duration
 	DefaultRole   user.Role
 	AdminEmails   []string
+	// Dialect is the database's ("postgres" or "sqlite3"), for the
+	// hand-built credential lookup.
+	Dialect       string
 	touchInterval time.Duration
 }
 
 // Service issues and checks credentials.
 type Service struct {
-	client *ent.Client
-	log    *slog.Logger
-	opts   Options
-	now    func() time.Time
+	client  *ent.Client
+	dialect string
+	log     *slog.Logger
+	opts    Options
+	now     func() time.Time
 }
 
 // New returns a Service.
@@ -69,7 +75,10 @@ func New(client *ent.Client, log *slog.Logger, opts Options) *Service {
 	}
 	// Refreshing last-seen on every request would make every read a write.
 	opts.touchInterval = time.Minute
-	return &Service{client: client, log: log, opts: opts, now: time.Now}
+	if opts.Dialect == "" {
+		opts.Dialect = dialect.SQLite
+	}
+	return &Service{client: client, dialect: opts.Dialect, log: log, opts: opts, now: time.Now}
 }
 
 // Options returns the effective options.
@@ -128,27 +137,34 @@ func (s *Service) SessionViewer(ctx context.Context, raw string) (auth.Viewer, e
 		return auth.Viewer{}, ErrInvalid
 	}
 	hash := hashSecret(raw)
-	ses, err := s.client.Session.Query().Where(session.IDHash(hash)).WithUser().Only(sys(ctx))
-	if ent.IsNotFound(err) {
-		return auth.Viewer{}, ErrInvalid
-	}
-	if err != nil {
-		return auth.Viewer{}, err
+	c, ok, err := s.lookupSession(ctx, hash)
+	if err != nil || !ok {
+		return auth.Viewer{}, orInvalid(err)
 	}
 	now := s.now()
-	if subtle.ConstantTimeCompare(ses.IDHash, hash) != 1 || now.After(ses.ExpiresAt) || now.After(ses.LastSeenAt.Add(s.opts.SessionIdle)) {
+	if subtle.ConstantTimeCompare(c.hash, hash) != 1 || expired(c.expires, now) ||
+		!c.lastUsed.Valid || now.After(c.lastUsed.Time.Add(s.opts.SessionIdle)) {
 		return auth.Viewer{}, ErrInvalid
 	}
-	v, err := viewerOf(ses.Edges.User)
+	v, err := c.viewer()
 	if err != nil {
 		return v, err
 	}
-	if now.Sub(ses.LastSeenAt) > s.opts.touchInterval {
-		if err := s.client.Session.UpdateOne(ses).SetLastSeenAt(now).Exec(sys(ctx)); err != nil {
+	// Refreshing last-seen on every request would make every read a write.
+	if now.Sub(c.lastUsed.Time) > s.opts.touchInterval {
+		if err := s.client.Session.UpdateOneID(c.id).SetLastSeenAt(now).Exec(sys(ctx)); err != nil {
 			s.log.WarnContext(ctx, "refreshing session failed", "err", err)
 		}
 	}
 	return v, nil
+}
+
+// orInvalid maps "no row" to ErrInvalid and keeps real errors.
+func orInvalid(err error) error {
+	if err != nil {
+		return err
+	}
+	return ErrInvalid
 }
 
 // DeleteSession signs a browser out.
@@ -179,29 +195,27 @@ func (s *Service) CreateToken(ctx context.Context, userID int, name string, expi
 	return raw, t, nil
 }
 
-// TokenViewer returns the caller behind an API token.
+// TokenViewer returns the caller behind an API token. The row is found by
+// the token's SHA-256 and the stored hash is then compared in constant time.
 func (s *Service) TokenViewer(ctx context.Context, raw string) (auth.Viewer, error) {
 	if !strings.HasPrefix(raw, TokenPrefix) || len(raw) > 100 {
 		return auth.Viewer{}, ErrInvalid
 	}
 	hash := hashSecret(raw)
-	t, err := s.client.APIToken.Query().Where(apitoken.TokenHash(hash)).WithUser().Only(sys(ctx))
-	if ent.IsNotFound(err) {
-		return auth.Viewer{}, ErrInvalid
-	}
-	if err != nil {
-		return auth.Viewer{}, err
+	c, ok, err := s.lookupToken(ctx, hash)
+	if err != nil || !ok {
+		return auth.Viewer{}, orInvalid(err)
 	}
 	now := s.now()
-	if subtle.ConstantTimeCompare(t.TokenHash, hash) != 1 || t.RevokedAt != nil || (t.ExpiresAt != nil && now.After(*t.ExpiresAt)) {
+	if subtle.ConstantTimeCompare(c.hash, hash) != 1 || c.revoked.Valid || expired(c.expires, now) {
 		return auth.Viewer{}, ErrInvalid
 	}
-	v, err := viewerOf(t.Edges.User)
+	v, err := c.viewer()
 	if err != nil {
 		return v, err
 	}
-	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > s.opts.touchInterval {
-		if err := s.client.APIToken.UpdateOne(t).SetLastUsedAt(now).Exec(sys(ctx)); err != nil {
+	if !c.lastUsed.Valid || now.Sub(c.lastUsed.Time) > s.opts.touchInterval {
+		if err := s.client.APIToken.UpdateOneID(c.id).SetLastUsedAt(now).Exec(sys(ctx)); err != nil {
 			s.log.WarnContext(ctx, "recording token use failed", "err", err)
 		}
 	}
