@@ -38,20 +38,22 @@ describe('preprocessDigit', () => {
   });
 
   const cases = [
-    // A square drawn in a corner ends up as a 20x20 box in the middle.
-    { name: 'square in a corner', img: image(100, 100, rect(0, 0, 30, 30)), box: { minX: 4, minY: 4, w: 20, h: 20 } },
+    // A square drawn in a corner ends up as a 20x20 box in the middle: its
+    // centre of mass (9.5 in the box) lands on 14.5, as close to 14 as whole
+    // pixels allow.
+    { name: 'square in a corner', img: image(100, 100, rect(0, 0, 30, 30)), box: { minX: 5, minY: 5, w: 20, h: 20 } },
     // A tall bar keeps its aspect ratio: 10x50 becomes 4x20, centred.
-    { name: 'tall bar', img: image(200, 200, rect(150, 20, 160, 70)), box: { minX: 12, minY: 4, w: 4, h: 20 } },
+    { name: 'tall bar', img: image(200, 200, rect(150, 20, 160, 70)), box: { minX: 13, minY: 5, w: 4, h: 20 } },
     // A wide bar: 60x15 becomes 20x5.
-    { name: 'wide bar', img: image(280, 280, rect(10, 200, 70, 215)), box: { minX: 4, minY: 12, w: 20, h: 5 } },
+    { name: 'wide bar', img: image(280, 280, rect(10, 200, 70, 215)), box: { minX: 5, minY: 12, w: 20, h: 5 } },
   ];
   for (const tc of cases) {
     it(`centres and scales a ${tc.name}`, () => {
       const got = preprocessDigit(tc.img);
       expect(inkBox(got)).toEqual(tc.box);
       const c = centreOfMass(got);
-      expect(Math.abs(c.x - 13.5)).toBeLessThanOrEqual(0.5);
-      expect(Math.abs(c.y - 13.5)).toBeLessThanOrEqual(0.5);
+      expect(Math.abs(c.x - 14)).toBeLessThanOrEqual(0.5);
+      expect(Math.abs(c.y - 14)).toBeLessThanOrEqual(0.5);
     });
   }
 
@@ -60,12 +62,12 @@ describe('preprocessDigit', () => {
     const ink = (x: number, y: number) => (y < 10 || (x >= 60 && x < 80)) ? 1 : 0;
     const got = preprocessDigit(image(100, 100, ink));
     const c = centreOfMass(got);
-    expect(Math.abs(c.x - 13.5)).toBeLessThanOrEqual(0.5);
-    expect(Math.abs(c.y - 13.5)).toBeLessThanOrEqual(0.5);
-    // The bounding box is therefore off-centre: up and to the left of (4,4).
+    expect(Math.abs(c.x - 14)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(c.y - 14)).toBeLessThanOrEqual(0.5);
+    // The bounding box is therefore off-centre: left of and below (5,5).
     const box = inkBox(got);
-    expect(box.minX).toBeLessThan(4);
-    expect(box.minY).toBeGreaterThan(4);
+    expect(box.minX).toBeLessThan(5);
+    expect(box.minY).toBeGreaterThan(5);
   });
 
   it('keeps a lopsided digit whole instead of pushing it past the edge', () => {
@@ -73,7 +75,7 @@ describe('preprocessDigit', () => {
     const ink = (x: number, y: number) => (x < 20 || y >= 90) ? 1 : 0;
     const got = preprocessDigit(image(100, 100, ink));
     // x is clamped to the right edge (8 = 28 - 20); y is centred freely.
-    expect(inkBox(got)).toEqual({ minX: 8, minY: 1, w: 20, h: 20 });
+    expect(inkBox(got)).toEqual({ minX: 8, minY: 2, w: 20, h: 20 });
   });
 
   it('scales faint ink so the strongest pixel is 1 and all values stay in [0,1]', () => {
@@ -87,7 +89,7 @@ describe('preprocessDigit', () => {
   it('keeps a one-pixel dot as one full-intensity box at the centre', () => {
     const got = preprocessDigit(image(28, 28, rect(3, 3, 4, 4)));
     // One pixel scales to the whole 20x20 box.
-    expect(inkBox(got)).toEqual({ minX: 4, minY: 4, w: 20, h: 20 });
+    expect(inkBox(got)).toEqual({ minX: 5, minY: 5, w: 20, h: 20 });
   });
 });
 

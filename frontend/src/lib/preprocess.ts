@@ -105,8 +105,10 @@ export function preprocessDigit(img: GrayImage, threshold = 0.02): Float32Array 
       if (v > peak) peak = v;
     }
   }
-  // Pixel centres are at index + 0.5, so the field's centre is index 13.5.
-  const centre = (MNIST_SIZE - 1) / 2;
+  // MNIST put the centre of mass on pixel (14, 14) of the 28x28 field (its
+  // test images have their mass between indices 13.5 and 14.5), so do that
+  // too rather than the geometric centre 13.5.
+  const centre = MNIST_SIZE / 2;
   // A lopsided digit could be pushed past the edge; keep the whole box in the
   // field instead, since cut-off strokes hurt more than a slightly off centre.
   const offX = clampInt(Math.round(centre - mx / mass), 0, MNIST_SIZE - boxW);
