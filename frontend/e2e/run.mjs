@@ -460,7 +460,8 @@ async function main() {
   await step('the playground runs a query offline with the session', async () => {
     await page.goto(base + '/playground');
     await page.locator('.graphiql-container').waitFor({ timeout: 20000 });
-    await page.locator('.graphiql-query-editor .CodeMirror').waitFor();
+    // GraphiQL fills its editor asynchronously: run only once the query is in.
+    await waitFor(async () => (await page.locator('.graphiql-query-editor').innerText()).includes('MyTasks'), 'the default query');
     await page.getByRole('button', { name: /Execute query/ }).click();
     await waitFor(
       async () => (await page.locator('.result-window').innerText()).includes(ADMIN.name),
