@@ -1,12 +1,26 @@
 import { render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { ProviderList } from './SignIn';
+import { buttonText, ProviderList } from './SignIn';
+
+describe('buttonText', () => {
+  const cases: [string, string][] = [
+    ['GitHub', 'Sign in with GitHub'],
+    ['Sign in with Google', 'Sign in with Google'],
+    ['Log in with Okta', 'Log in with Okta'],
+    ['Signal', 'Sign in with Signal'],
+  ];
+  for (const [label, want] of cases) {
+    it(`${label} -> ${want}`, () => {
+      expect(buttonText(label)).toBe(want);
+    });
+  }
+});
 
 describe('ProviderList', () => {
   it('offers one sign-in link per provider, carrying the redirect', () => {
     render(
       <ProviderList
-        data={{ providers: [{ name: 'oidc', label: 'Sign in with Example ID' }, { name: 'github', label: 'Sign in with GitHub' }], loginLink: false }}
+        data={{ providers: [{ name: 'oidc', label: 'Sign in with Example ID' }, { name: 'github', label: 'GitHub' }], loginLink: false }}
         redirect="/board?x=1"
       />,
     );

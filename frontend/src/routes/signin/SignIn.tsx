@@ -37,11 +37,17 @@ export default function SignIn() {
   return (
     <section className="page narrow">
       <h1>Sign in</h1>
+      <p className="lead">Taskmind keeps no passwords: sign in with an account you already have.</p>
       {state.kind === 'loading' && <Loading label="Loading sign-in options…" />}
       {state.kind === 'error' && <ErrorMessage error={state.message} title="Could not load sign-in options" />}
       {state.kind === 'ready' && <ProviderList data={state.data} redirect={redirect} />}
     </section>
   );
+}
+
+/** buttonText turns a provider's label ("GitHub") into a button's text. */
+export function buttonText(label: string): string {
+  return /^(sign|log) ?in\b/i.test(label) ? label : `Sign in with ${label}`;
 }
 
 export function ProviderList({ data, redirect }: { data: ProvidersResponse; redirect: string }) {
@@ -53,7 +59,7 @@ export function ProviderList({ data, redirect }: { data: ProvidersResponse; redi
             <li key={p.name}>
               {/* A full page navigation: the OAuth dance happens on the server. */}
               <a className="button primary" href={`/auth/${encodeURIComponent(p.name)}?redirect=${encodeURIComponent(redirect)}`}>
-                {p.label}
+                {buttonText(p.label)}
               </a>
             </li>
           ))}
