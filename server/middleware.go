@@ -74,7 +74,11 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.deps.Metrics.ObserveHTTP(req.Method, route, status, d)
+		if req.Header.Get(echo.HeaderUpgrade) == "" {
+			// A websocket's "duration" is its whole life: keep it out of
+			// the latency histogram (subscriptions have their own gauge).
+			s.deps.Metrics.ObserveHTTP(req.Method, route, status, d)
+		}
 
 		attrs := []slog.Attr{
 			slog.String("request_id", requestid.From(c.Request().Context())),

@@ -147,7 +147,9 @@ func TestSubscriptionProtocols(t *testing.T) {
 					func() {
 						in.mustGQL(nil, `mutation($id: ID!) { setTaskDone(id: $id, done: true) { id } }`, map[string]any{"id": created.ID}, alice.auth()...)
 					},
-					func() { in.mustGQL(nil, `mutation($id: ID!) { deleteTask(id: $id) }`, map[string]any{"id": created.ID}, alice.auth()...) },
+					func() {
+						in.mustGQL(nil, `mutation($id: ID!) { deleteTask(id: $id) }`, map[string]any{"id": created.ID}, alice.auth()...)
+					},
 				}
 				for i, want := range []string{"CREATED", "UPDATED", "DELETED"} {
 					steps[i]()

@@ -91,9 +91,9 @@ func openPostgres(ctx context.Context, cfg config.Config) (*DB, error) {
 	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dialect.Postgres, DSN: dsn}, nil
 }
 
-// postgresDSN adds server-side limits to the URL unless the operator chose
-// their own: a statement timeout so a runaway query cannot hold a connection
-// forever, and a connect timeout so start-up fails fast.
+// postgresDSN adds settings to the URL unless the operator chose their own:
+// a statement timeout so a runaway query cannot hold a connection forever, a
+// connect timeout so start-up fails fast, and single-round-trip queries.
 func postgresDSN(cfg config.Config) (string, error) {
 	u, err := url.Parse(cfg.DatabaseURL)
 	if err != nil {
@@ -108,6 +108,11 @@ func postgresDSN(cfg config.Config) (string, error) {
 	}
 	if q.Get("application_name") == "" {
 		q.Set("application_name", "taskmind")
+	}
+	// Without it lib/pq prepares every parameterised query in an extra
+	// round trip; with it, parse, bind and execute go out together.
+	if q.Get("binary_parameters") == "" {
+		q.Set("binary_parameters", "yes")
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
