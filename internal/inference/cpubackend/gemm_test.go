@@ -20,6 +20,18 @@ func naiveGemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []floa
 }
 
 func TestGemmMatchesNaive(t *testing.T) {
+	t.Run("assembly", testGemm)
+	if haveFMA {
+		// The portable loops serve CPUs without AVX2 and FMA.
+		t.Run("portable", func(t *testing.T) {
+			setFMA(false)
+			defer setFMA(true)
+			testGemm(t)
+		})
+	}
+}
+
+func testGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	fill := func(n int) []float32 {
 		v := make([]float32, n)

@@ -6,8 +6,11 @@
 // runs at batch 1, Conv ignores its group attribute, asymmetric pads are
 // misread). Check walks the protobuf wire format itself with bounded depth
 // and counts, and refuses everything outside the subset onnx-go is known to
-// run correctly, with a reason a person can act on. What it accepts still
-// gets a trial run under recover in the engine before it serves traffic.
+// run correctly, with a reason a person can act on. It then infers the shape
+// of every value for batch 1 and caps each value, their sum and the
+// multiply-adds of a run, since onnx-go allocates every intermediate value
+// and a run cannot be interrupted. What it accepts still gets a trial run
+// under recover in the engine before it serves traffic.
 package onnxcheck
 
 import (

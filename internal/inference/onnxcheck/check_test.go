@@ -182,6 +182,14 @@ func TestCheckRefuses(t *testing.T) {
 				Outputs:      []onnxtest.Value{onnxtest.FloatValue("y", 1, 2, 6, 6)},
 			}
 		}), onnxcheck.Limits{}, "Conv weights [2,3,3,3] do not match the input's 2 channels"},
+		{"Conv unfolding a huge input", mutate(func(m *onnxtest.Model) {
+			m.Graph = onnxtest.Graph{
+				Nodes:        []onnxtest.Node{{Op: "Conv", In: []string{"x", "w"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Ints("kernel_shape", 64, 64), onnxtest.Ints("pads", 32, 32, 32, 32)}}},
+				Initializers: []onnxtest.Tensor{{Name: "w", Dims: []int64{1, 4, 64, 64}, Raw: make([]byte, 4*4*64*64)}},
+				Inputs:       []onnxtest.Value{onnxtest.FloatValue("x", 1, 4, 512, 512)},
+				Outputs:      []onnxtest.Value{{Name: "y", Elem: onnxtest.Float}},
+			}
+		}), onnxcheck.Limits{}, "Conv would unfold its input into 4311760896 elements; the limit is 33554432"},
 		{"wrong arity", mutate(func(m *onnxtest.Model) { m.Graph.Nodes[2].In = []string{"z", "z"} }), onnxcheck.Limits{}, `node "relu" (Relu) has 2 inputs; Relu takes 1`},
 	}
 	for _, tc := range tests {

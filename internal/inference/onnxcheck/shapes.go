@@ -344,6 +344,11 @@ func (s *shapes) conv(in [][]int64, attrs map[string]*attribute) ([]int64, error
 	if err != nil {
 		return nil, err
 	}
+	// Both backends unfold the input into a [C·kh·kw, oh·ow] matrix (im2col)
+	// before multiplying: that buffer is as real an allocation as the output.
+	if cols, ok := numElements([]int64{w[1], k[0], k[1], oh, ow}); !ok || cols > s.lim.MaxTensorElements {
+		return nil, invalidf("Conv would unfold its input into %s elements; the limit is %d", dimsProduct([]int64{w[1], k[0], k[1], oh, ow}), s.lim.MaxTensorElements)
+	}
 	s.addWork(x[0], w[0], oh, ow, w[1], k[0], k[1])
 	return []int64{x[0], w[0], oh, ow}, nil
 }

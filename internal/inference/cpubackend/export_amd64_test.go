@@ -1,0 +1,3 @@
+package cpubackend
+
+func setFMA(on bool) { haveFMA = on }
