@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect } from 'react';
+import { lazy, Suspense, useEffect, useRef } from 'react';
 import type { ComponentType, LazyExoticComponent } from 'react';
 import { useQuery } from 'urql';
 import { Link, useRouter } from './lib/router';
@@ -59,6 +59,7 @@ export default function App() {
 }
 
 function Header({ viewer }: { viewer: Viewer | null }) {
+  const { location } = useRouter();
   return (
     <header className="app-header">
       <Link to="/" className="brand">
@@ -84,7 +85,7 @@ function Header({ viewer }: { viewer: Viewer | null }) {
             <SignOutButton />
           </>
         ) : (
-          <Link to="/signin" className="button">Sign in</Link>
+          location.pathname !== '/signin' && <Link to="/signin" className="button">Sign in</Link>
         )}
       </div>
     </header>
@@ -99,6 +100,15 @@ function Page({ viewer }: { viewer: Viewer | null }) {
   useEffect(() => {
     document.title = route ? `${route.title} · Taskmind` : 'Not found · Taskmind';
   }, [route]);
+
+  // After an in-app navigation, move focus to the new page so screen readers
+  // announce it and Tab starts from its top (not on the first load).
+  const firstPath = useRef(location.pathname);
+  useEffect(() => {
+    if (location.pathname === firstPath.current) return;
+    firstPath.current = '';
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [location.pathname]);
 
   useEffect(() => {
     if (needsSignIn) {
