@@ -3,25 +3,24 @@ import { describe, expect, it } from 'vitest';
 import { fakeServer, member, Wrapper } from '../../test/fakeServer';
 import Digits from './Digits';
 
-const model = (name: string, status: string, shape: number[]) => ({
+const model = (name: string, shape: number[]) => ({
   __typename: 'Model',
   id: name,
   name,
   version: '1',
-  status,
   labels: null,
   inputs: [{ __typename: 'TensorSpec', name: 'input', shape }],
 });
 
 describe('Digits', () => {
-  it('offers only ready models that take one 1x1x28x28 image', async () => {
+  it('offers only models that take one 1x1x28x28 image', async () => {
     const s = fakeServer({
       DigitModels: () => ({
         models: [
-          model('mnist', 'READY', [1, 1, 28, 28]),
-          model('mnist-dynamic', 'READY', [-1, 1, 28, 28]),
-          model('cifar', 'READY', [1, 3, 32, 32]),
-          model('broken', 'FAILED', [1, 1, 28, 28]),
+          model('mnist', [1, 1, 28, 28]),
+          model('mnist-dynamic', [-1, 1, 28, 28]),
+          model('cifar', [1, 3, 32, 32]),
+          model('flat', [1, 784]),
         ],
       }),
     });

@@ -8,7 +8,7 @@ import type { DrawingCanvasHandle } from '../../components/DrawingCanvas';
 import { ProbabilityBars } from '../../components/ProbabilityBars';
 import { ErrorMessage } from '../../components/Status';
 import { alphaToGray, MNIST_SIZE, preprocessDigit } from '../../lib/preprocess';
-import { acceptsDigit, isReady } from './compatible';
+import { acceptsDigit } from './compatible';
 
 const DigitModelsQuery = graphql(`
   query DigitModels {
@@ -16,7 +16,6 @@ const DigitModelsQuery = graphql(`
       id
       name
       version
-      status
       labels
       inputs {
         name
@@ -51,7 +50,7 @@ export default function Digits() {
   const [error, setError] = useState<CombinedError | null>(null);
   const [empty, setEmpty] = useState(true);
 
-  const models = (modelsData?.models ?? []).filter((m) => acceptsDigit(m.inputs) && isReady(m.status));
+  const models = (modelsData?.models ?? []).filter((m) => acceptsDigit(m.inputs));
   const labels = models.find((m) => m.name === model)?.labels;
 
   // One request at a time: a drawing that changes while a prediction is in

@@ -12,7 +12,3 @@ export function acceptsDigit(inputs: readonly InputSpec[]): boolean {
   const s = inputs[0]?.shape ?? [];
   return s.length === 4 && (s[0] === 1 || s[0] === -1 || s[0] === 0) && s[1] === 1 && s[2] === 28 && s[3] === 28;
 }
-
-export function isReady(status: string): boolean {
-  return status.toUpperCase() === 'READY';
-}

@@ -7,7 +7,7 @@ const PAGE_SIZE = 25;
 
 const PredictionsQuery = graphql(`
   query Predictions($first: Int, $after: Cursor, $last: Int, $before: Cursor) {
-    predictions(first: $first, after: $after, last: $last, before: $before) {
+    predictions(first: $first, after: $after, last: $last, before: $before, orderBy: { field: CREATED_AT, direction: DESC }) {
       totalCount
       pageInfo {
         hasNextPage
@@ -21,8 +21,16 @@ const PredictionsQuery = graphql(`
           createdAt
           model
           modelVersion
-          digit
-          confidence
+          topIndex
+          topLabel
+          topScore
+          latencyMs
+          source
+          user {
+            id
+            name
+            email
+          }
         }
       }
     }
@@ -38,7 +46,7 @@ export default function History() {
   return (
     <section className="page history">
       <h1>Prediction history</h1>
-      <p className="lead">Every digit read by a model, newest first.</p>
+      <p className="lead">Every prediction you can see, newest first: from the digit playground, GraphQL and the REST API.</p>
       {error && !conn ? (
         <ErrorMessage error={error} title="Could not load the history" />
       ) : !conn ? (
@@ -54,8 +62,10 @@ export default function History() {
                 <tr>
                   <th scope="col">When</th>
                   <th scope="col">Model</th>
-                  <th scope="col">Digit</th>
-                  <th scope="col">Confidence</th>
+                  <th scope="col">Result</th>
+                  <th scope="col">Score</th>
+                  <th scope="col">Time</th>
+                  <th scope="col">By</th>
                 </tr>
               </thead>
               <tbody>
@@ -63,8 +73,12 @@ export default function History() {
                   <tr key={p.id}>
                     <td><time dateTime={p.createdAt}>{new Date(p.createdAt).toLocaleString()}</time></td>
                     <td>{p.model} <span className="muted">v{p.modelVersion}</span></td>
-                    <td className="num">{p.digit}</td>
-                    <td className="num">{(p.confidence * 100).toFixed(1)}%</td>
+                    <td className="num">{p.topLabel ?? p.topIndex}</td>
+                    <td className="num">{(p.topScore * 100).toFixed(1)}%</td>
+                    <td className="num">{p.latencyMs.toFixed(1)} ms</td>
+                    <td>
+                      {p.user ? p.user.name || p.user.email : '—'} <span className="muted">via {p.source}</span>
+                    </td>
                   </tr>
                 ))}
               </tbody>

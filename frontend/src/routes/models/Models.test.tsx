@@ -14,17 +14,20 @@ const mnist = {
   name: 'mnist',
   version: '3',
   description: 'Handwritten digits',
-  status: 'READY',
+  builtin: false,
   inputs: [{ __typename: 'TensorSpec', name: 'input', shape: [-1, 1, 28, 28], dtype: 'float32' }],
   outputs: [{ __typename: 'TensorSpec', name: 'probabilities', shape: [1, 10], dtype: 'float32' }],
   labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  operators: ['Conv', 'Relu', 'Softmax'],
   sha256: 'ab'.repeat(32),
-  size: 322363,
+  sizeBytes: 322363,
+  parameters: 80042,
   createdAt: '2026-11-25T10:00:00Z',
+  uploadedBy: { __typename: 'User', id: '1', name: 'Ada', email: 'ada@example.com' },
 };
 
 function renderModels(viewer: Viewer, models: unknown[] = [mnist]) {
-  const s = fakeServer({ ModelsPage: () => ({ models }), DeleteModel: (v) => ({ deleteModel: v.id }) });
+  const s = fakeServer({ ModelsPage: () => ({ models }), DeleteModel: () => ({ deleteModel: 'm1' }) });
   render(
     <Wrapper client={s.client} viewer={viewer}>
       <Models />
@@ -37,9 +40,11 @@ describe('Models', () => {
   it('shows metadata, input and output specs and status', async () => {
     renderModels(member);
     const card = await screen.findByRole('listitem', { name: /mnist/ });
-    expect(within(card).getByText('READY')).toBeInTheDocument();
+    expect(within(card).getByText('uploaded')).toBeInTheDocument();
     expect(within(card).getByText('Handwritten digits')).toBeInTheDocument();
-    expect(within(card).getByText('314.8 KiB')).toBeInTheDocument();
+    expect(within(card).getByText('314.8 KiB, 80,042 parameters')).toBeInTheDocument();
+    expect(within(card).getByText('Conv, Relu, Softmax')).toBeInTheDocument();
+    expect(within(card).getByText(/by Ada/)).toBeInTheDocument();
     const inputs = within(card).getByRole('table', { name: 'Inputs' });
     expect(within(inputs).getByText('[?, 1, 28, 28]')).toBeInTheDocument();
     expect(within(within(card).getByRole('table', { name: 'Outputs' })).getByText('probabilities')).toBeInTheDocument();
@@ -61,8 +66,15 @@ describe('Models', () => {
     expect(within(dialog).getByRole('button', { name: 'Cancel' })).toHaveFocus();
     await user.click(within(dialog).getByRole('button', { name: 'Delete model' }));
     await waitFor(() => {
-      expect(s.named('DeleteModel').map((d) => d.variables)).toEqual([{ id: 'm1' }]);
+      expect(s.named('DeleteModel').map((d) => d.variables)).toEqual([{ name: 'mnist' }]);
     });
+  });
+
+  it('never offers to delete the built-in model', async () => {
+    renderModels(admin, [{ ...mnist, builtin: true, uploadedBy: null }]);
+    const card = await screen.findByRole('listitem', { name: /mnist/ });
+    expect(within(card).getByText('built-in')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Delete model mnist' })).not.toBeInTheDocument();
   });
 
   it('says so when no model is installed', async () => {

@@ -17,7 +17,7 @@ const ModelsPageQueryDoc = graphql(`
       name
       version
       description
-      status
+      builtin
       inputs {
         name
         shape
@@ -29,27 +29,33 @@ const ModelsPageQueryDoc = graphql(`
         dtype
       }
       labels
+      operators
       sha256
-      size
+      sizeBytes
+      parameters
       createdAt
+      uploadedBy {
+        id
+        name
+        email
+      }
     }
   }
 `);
 
 export const UploadModelMutation = graphql(`
-  mutation UploadModel($file: Upload!, $name: String!, $description: String) {
-    uploadModel(file: $file, name: $name, description: $description) {
+  mutation UploadModel($file: Upload!, $name: String!, $description: String, $labels: [String!]) {
+    uploadModel(file: $file, name: $name, description: $description, labels: $labels) {
       id
       name
       version
-      status
     }
   }
 `);
 
 const DeleteModelMutation = graphql(`
-  mutation DeleteModel($id: ID!) {
-    deleteModel(id: $id)
+  mutation DeleteModel($name: String!) {
+    deleteModel(name: $name)
   }
 `);
 
@@ -66,7 +72,7 @@ export default function Models() {
 
   const doDelete = async (m: Model) => {
     setConfirm(null);
-    await deleteModel({ id: m.id }, modelContext);
+    await deleteModel({ name: m.name }, modelContext);
   };
 
   return (
@@ -90,7 +96,7 @@ export default function Models() {
       ) : (
         <ul className="model-list">
           {data.models.map((m) => (
-            <ModelCard key={m.id} model={m} onDelete={admin ? () => { setConfirm(m); } : undefined} />
+            <ModelCard key={m.id} model={m} onDelete={admin && !m.builtin ? () => { setConfirm(m); } : undefined} />
           ))}
         </ul>
       )}
@@ -106,7 +112,7 @@ export default function Models() {
           }
         >
           <p>
-            Version {confirm.version} of {confirm.name} will be removed from the server. Predictions made with it stay in the history.
+            Every version of {confirm.name} will be removed from the server. Predictions made with it stay in the history.
           </p>
         </Dialog>
       )}
@@ -122,20 +128,29 @@ export function ModelCard({ model: m, onDelete }: { model: Model; onDelete?: () 
         <h2 id={headingId}>
           {m.name} <span className="muted">v{m.version}</span>
         </h2>
-        <span className={`badge status-${m.status.toLowerCase()}`}>{m.status}</span>
+        <span className="badge">{m.builtin ? 'built-in' : 'uploaded'}</span>
       </div>
       {m.description && <p>{m.description}</p>}
       <dl className="meta">
         <dt>Size</dt>
-        <dd>{formatBytes(m.size)}</dd>
+        <dd>{formatBytes(m.sizeBytes)}, {m.parameters.toLocaleString()} parameters</dd>
         <dt>Added</dt>
-        <dd><time dateTime={m.createdAt}>{new Date(m.createdAt).toLocaleString()}</time></dd>
+        <dd>
+          <time dateTime={m.createdAt}>{new Date(m.createdAt).toLocaleString()}</time>
+          {m.uploadedBy && ` by ${m.uploadedBy.name || m.uploadedBy.email}`}
+        </dd>
         <dt>SHA-256</dt>
         <dd><code className="hash">{m.sha256}</code></dd>
         {m.labels && m.labels.length > 0 && (
           <>
             <dt>Labels</dt>
             <dd>{m.labels.join(', ')}</dd>
+          </>
+        )}
+        {m.operators && m.operators.length > 0 && (
+          <>
+            <dt>Operators</dt>
+            <dd>{m.operators.join(', ')}</dd>
           </>
         )}
       </dl>
@@ -182,6 +197,7 @@ function UploadForm({ onUploaded }: { onUploaded: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
+  const [labels, setLabels] = useState('');
   const [progress, setProgress] = useState<number | null>(null);
   const [errors, setErrors] = useState<AppError[] | null>(null);
   const [done, setDone] = useState('');
@@ -194,7 +210,11 @@ function UploadForm({ onUploaded }: { onUploaded: () => void }) {
     setProgress(0);
     const r = await uploadGraphQL(
       UploadModelMutation,
-      { name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}) },
+      {
+        name: name.trim(),
+        ...(description.trim() ? { description: description.trim() } : {}),
+        ...(labels.trim() ? { labels: labels.split(',').map((l) => l.trim()) } : {}),
+      },
       { file },
       setProgress,
     );
@@ -204,10 +224,11 @@ function UploadForm({ onUploaded }: { onUploaded: () => void }) {
       return;
     }
     const m = r.data?.uploadModel;
-    setDone(m ? `Uploaded ${m.name} v${m.version} (${m.status}).` : 'Uploaded.');
+    setDone(m ? `Uploaded ${m.name} v${m.version}.` : 'Uploaded.');
     setFile(null);
     setName('');
     setDescription('');
+    setLabels('');
     form.current?.reset();
     onUploaded();
   };
@@ -236,6 +257,10 @@ function UploadForm({ onUploaded }: { onUploaded: () => void }) {
       <div className="field">
         <label htmlFor={`${ids}-desc`}>Description</label>
         <input id={`${ids}-desc`} value={description} maxLength={1000} onChange={(e) => { setDescription(e.target.value); }} />
+      </div>
+      <div className="field">
+        <label htmlFor={`${ids}-labels`}>Class labels (optional, comma-separated)</label>
+        <input id={`${ids}-labels`} value={labels} placeholder="cat, dog, bird" onChange={(e) => { setLabels(e.target.value); }} />
       </div>
       <div className="form-actions">
         <button type="submit" className="primary" disabled={progress !== null || !file || !name.trim()}>
