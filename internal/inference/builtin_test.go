@@ -100,16 +100,17 @@ func backendOption(b inference.Backend) inference.Backend {
 // TestBuiltinAccuracy runs the MNIST test set through the built-in model;
 // the floor is 99.0% (cmd/train measured 99.4%).
 func TestBuiltinAccuracy(t *testing.T) {
-	digits := onnxtest.MNISTTest(t)
+	digits, floor := onnxtest.MNISTTest(t), 0.99
 	if testing.Short() {
-		digits = digits[:1000]
+		// A sanity check only: the floor holds for the whole set.
+		digits, floor = digits[:1000], 0.98
 	}
 	e := newEngine(t, inference.Options{})
 	load(t, e, "mnist", "1", builtinModel(t))
 	correct := predictAll(t, e, "mnist", "input", 1.0/255, digits)
 	acc := float64(correct) / float64(len(digits))
 	t.Logf("built-in model accuracy on %d test digits: %.2f%%", len(digits), 100*acc)
-	if acc < 0.99 {
-		t.Errorf("accuracy: got %.4f, want >= 0.99", acc)
+	if acc < floor {
+		t.Errorf("accuracy on %d digits: got %.4f, want >= %.3f", len(digits), acc, floor)
 	}
 }

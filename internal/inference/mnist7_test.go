@@ -132,17 +132,18 @@ func TestMNIST7MatchesZooOutputs(t *testing.T) {
 // mnist-7 takes raw pixel values 0-255 (its zoo test data are such values);
 // the Model Zoo reports 98.9% for it.
 func TestMNIST7Accuracy(t *testing.T) {
-	digits := onnxtest.MNISTTest(t)
+	digits, floor := onnxtest.MNISTTest(t), 0.985
 	if testing.Short() {
-		digits = digits[:500]
+		// A sanity check only: the floor holds for the whole set.
+		digits, floor = digits[:500], 0.98
 	}
 	e := newEngine(t, inference.Options{})
 	load(t, e, "mnist7", "7", onnxtest.MNIST7(t))
 	correct := predictAll(t, e, "mnist7", mnist7Input, 1, digits)
 	acc := float64(correct) / float64(len(digits))
 	t.Logf("mnist-7 accuracy on %d test digits: %.2f%%", len(digits), 100*acc)
-	if acc < 0.985 {
-		t.Errorf("accuracy: got %.4f, want >= 0.985", acc)
+	if acc < floor {
+		t.Errorf("accuracy on %d digits: got %.4f, want >= %.3f", len(digits), acc, floor)
 	}
 }
 
