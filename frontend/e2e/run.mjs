@@ -388,6 +388,7 @@ async function main() {
     await screenshots(page, 'models');
   });
 
+  let predicted = false;
   await step('draw a 7 and get 7', async () => {
     await page.goto(base + '/digits');
     const canvas = page.getByRole('img', { name: /Drawing area/ });
@@ -403,7 +404,15 @@ async function main() {
     const outcome = await firstOf([page.getByTestId('predicted-digit'), page.getByRole('alert')], 15000);
     assert(outcome === 0, `prediction failed: ${await alertText(page)}`);
     await waitFor(async () => (await page.getByTestId('predicted-digit').textContent())?.trim().endsWith('7'), 'the prediction 7', 15000);
+    predicted = true;
     await screenshots(page, 'digits');
+  });
+
+  await step('pick the uploaded model and read the same drawing with it', async () => {
+    const picker = page.getByLabel('Model');
+    await picker.selectOption('e2e-upload'); // option values are model names
+    await page.getByText(/^e2e-upload v/).waitFor({ timeout: 15000 });
+    await waitFor(async () => (await page.getByTestId('predicted-digit').textContent())?.trim().endsWith('7'), 'the prediction 7', 15000);
   });
 
   await step('prediction history lists the prediction', async () => {
@@ -411,6 +420,9 @@ async function main() {
     await page.getByRole('heading', { name: 'Prediction history' }).waitFor();
     const outcome = await firstOf([page.locator('table.data, .status.empty'), page.getByRole('alert')]);
     assert(outcome === 0, `history failed: ${await alertText(page)}`);
+    if (predicted) {
+      await page.getByRole('row', { name: /mnist.*7/ }).first().waitFor();
+    }
     await screenshots(page, 'history');
   });
 
