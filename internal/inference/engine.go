@@ -69,8 +69,10 @@ type Options struct {
 	// QueueSize is how many requests may wait for an instance of one model;
 	// beyond it Predict fails at once with ErrBusy. Default 64.
 	QueueSize int
-	// Timeout bounds each request, queueing included, and each trial run at
-	// load. Default 2s.
+	// Timeout bounds each request's wait for an instance, and each trial run
+	// at load. A run, once started, completes: onnx-go cannot be interrupted,
+	// and abandoning it would not give its core back. The trial run and the
+	// pre-parse's work cap keep runs far shorter than this. Default 2s.
 	Timeout time.Duration
 	// Limits bound what a loaded model may declare.
 	Limits onnxcheck.Limits
@@ -235,7 +237,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, b []byte, meta 
 		}
 		inst, err := e.build(m)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidModel, err)
+			return e.refuse(m, "warm-up of another instance", err)
 		}
 		m.free <- inst
 		m.live.Add(1)
@@ -451,11 +453,11 @@ func (e *Engine) Models() []ModelInfo {
 	defer e.mu.RUnlock()
 	list := make([]ModelInfo, 0, len(e.models)+len(e.loading))
 	for _, m := range e.models {
-		list = append(list, m.info)
+		list = append(list, m.info.clone())
 	}
 	for name, info := range e.loading {
 		if _, served := e.models[name]; !served {
-			list = append(list, info)
+			list = append(list, info.clone())
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
@@ -468,7 +470,22 @@ func (e *Engine) Model(name string) (ModelInfo, error) {
 	if m == nil {
 		return ModelInfo{}, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
-	return m.info, nil
+	return m.info.clone(), nil
+}
+
+// clone copies the slices, so callers cannot change the engine's copy.
+func (i ModelInfo) clone() ModelInfo {
+	specs := func(s []TensorSpec) []TensorSpec {
+		out := slices.Clone(s)
+		for j := range out {
+			out[j].Shape = slices.Clone(out[j].Shape)
+		}
+		return out
+	}
+	i.Inputs, i.Outputs = specs(i.Inputs), specs(i.Outputs)
+	i.Operators = slices.Clone(i.Operators)
+	i.Meta.Labels = slices.Clone(i.Meta.Labels)
+	return i
 }
 
 // Close stops serving every model. Requests in flight finish.
@@ -521,6 +538,9 @@ func statusOf(err error) string {
 func (e *Engine) predict(ctx context.Context, m *model, inputs []Tensor) (Output, error) {
 	data, err := m.arrange(inputs)
 	if err != nil {
+		return Output{}, err
+	}
+	if err := ctx.Err(); err != nil {
 		return Output{}, err
 	}
 	inst, err := e.acquire(ctx, m)
