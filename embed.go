@@ -2,7 +2,11 @@ package main
 
 import (
 	"embed"
+	"encoding/json"
+	"fmt"
 	"io/fs"
+
+	"github.com/taskmind/taskmind/internal/inference/registry"
 )
 
 // Code generation runs in this order: ent first (it also writes
@@ -27,4 +31,24 @@ func frontendDist() fs.FS {
 		return nil
 	}
 	return sub
+}
+
+// The built-in model, trained by cmd/train (see models/mnist/README.md).
+//
+//go:embed models/mnist/model.onnx
+var builtinModel []byte
+
+//go:embed models/mnist/model.json
+var builtinModelJSON []byte
+
+// builtin describes the embedded model from its committed metadata.
+func builtin() (registry.Builtin, error) {
+	var meta struct {
+		Name, Version, Description string
+		Labels                     []string
+	}
+	if err := json.Unmarshal(builtinModelJSON, &meta); err != nil {
+		return registry.Builtin{}, fmt.Errorf("models/mnist/model.json: %w", err)
+	}
+	return registry.Builtin{Name: meta.Name, Version: meta.Version, Description: meta.Description, Labels: meta.Labels, Bytes: builtinModel}, nil
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/taskmind/taskmind/internal/database"
 	"github.com/taskmind/taskmind/internal/events"
 	"github.com/taskmind/taskmind/internal/identity"
+	"github.com/taskmind/taskmind/internal/inference"
+	"github.com/taskmind/taskmind/internal/inference/registry"
 	"github.com/taskmind/taskmind/internal/metrics"
 	"github.com/taskmind/taskmind/server"
 )
@@ -223,9 +225,21 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	engine := inference.New(inference.Options{
+		PoolSize: cfg.InferencePoolSize, QueueSize: cfg.InferenceQueueSize, Timeout: cfg.InferenceTimeout,
+		Metrics: m, Logger: log,
+	})
+	defer engine.Close()
+	bi, err := builtin()
+	if err != nil {
+		return err
+	}
+	models := registry.New(db.Client, engine, broker, log, bi, cfg.MaxModelBytes)
+
 	srv := server.New(server.Deps{
 		Config: cfg, Log: log, Metrics: m, DB: db, Events: broker, Frontend: frontendDist(),
-		Identity: ids, OAuth: oauth, BaseURL: base,
+		Identity: ids, OAuth: oauth, BaseURL: base, Registry: models, Version: version,
+		ReadyChecks: []server.ReadyCheck{models.Ready},
 	})
 	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {
@@ -242,6 +256,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		go func() { errc <- srv.ServeMetrics(mln) }()
 	}
 	log.Info("taskmind started", "version", version, "addr", "http://"+ln.Addr().String())
+	// The listener is up (liveness answers) while the built-in model warms;
+	// readiness waits for it.
+	if err := models.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("built-in model ready", "model", bi.Name, "version", bi.Version)
 
 	select {
 	case err := <-errc:

@@ -18,6 +18,9 @@ import (
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/modelblob"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/session"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
@@ -36,6 +39,12 @@ type Client struct {
 	Identity *IdentityClient
 	// LoginLink is the client for interacting with the LoginLink builders.
 	LoginLink *LoginLinkClient
+	// MLModel is the client for interacting with the MLModel builders.
+	MLModel *MLModelClient
+	// ModelBlob is the client for interacting with the ModelBlob builders.
+	ModelBlob *ModelBlobClient
+	// Prediction is the client for interacting with the Prediction builders.
+	Prediction *PredictionClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Task is the client for interacting with the Task builders.
@@ -56,6 +65,9 @@ func (c *Client) init() {
 	c.APIToken = NewAPITokenClient(c.config)
 	c.Identity = NewIdentityClient(c.config)
 	c.LoginLink = NewLoginLinkClient(c.config)
+	c.MLModel = NewMLModelClient(c.config)
+	c.ModelBlob = NewModelBlobClient(c.config)
+	c.Prediction = NewPredictionClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Task = NewTaskClient(c.config)
 	c.User = NewUserClient(c.config)
@@ -149,14 +161,17 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:       ctx,
-		config:    cfg,
-		APIToken:  NewAPITokenClient(cfg),
-		Identity:  NewIdentityClient(cfg),
-		LoginLink: NewLoginLinkClient(cfg),
-		Session:   NewSessionClient(cfg),
-		Task:      NewTaskClient(cfg),
-		User:      NewUserClient(cfg),
+		ctx:        ctx,
+		config:     cfg,
+		APIToken:   NewAPITokenClient(cfg),
+		Identity:   NewIdentityClient(cfg),
+		LoginLink:  NewLoginLinkClient(cfg),
+		MLModel:    NewMLModelClient(cfg),
+		ModelBlob:  NewModelBlobClient(cfg),
+		Prediction: NewPredictionClient(cfg),
+		Session:    NewSessionClient(cfg),
+		Task:       NewTaskClient(cfg),
+		User:       NewUserClient(cfg),
 	}, nil
 }
 
@@ -174,14 +189,17 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:       ctx,
-		config:    cfg,
-		APIToken:  NewAPITokenClient(cfg),
-		Identity:  NewIdentityClient(cfg),
-		LoginLink: NewLoginLinkClient(cfg),
-		Session:   NewSessionClient(cfg),
-		Task:      NewTaskClient(cfg),
-		User:      NewUserClient(cfg),
+		ctx:        ctx,
+		config:     cfg,
+		APIToken:   NewAPITokenClient(cfg),
+		Identity:   NewIdentityClient(cfg),
+		LoginLink:  NewLoginLinkClient(cfg),
+		MLModel:    NewMLModelClient(cfg),
+		ModelBlob:  NewModelBlobClient(cfg),
+		Prediction: NewPredictionClient(cfg),
+		Session:    NewSessionClient(cfg),
+		Task:       NewTaskClient(cfg),
+		User:       NewUserClient(cfg),
 	}, nil
 }
 
@@ -211,7 +229,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Identity, c.LoginLink, c.Session, c.Task, c.User,
+		c.APIToken, c.Identity, c.LoginLink, c.MLModel, c.ModelBlob, c.Prediction,
+		c.Session, c.Task, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -221,7 +240,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Identity, c.LoginLink, c.Session, c.Task, c.User,
+		c.APIToken, c.Identity, c.LoginLink, c.MLModel, c.ModelBlob, c.Prediction,
+		c.Session, c.Task, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -236,6 +256,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Identity.mutate(ctx, m)
 	case *LoginLinkMutation:
 		return c.LoginLink.mutate(ctx, m)
+	case *MLModelMutation:
+		return c.MLModel.mutate(ctx, m)
+	case *ModelBlobMutation:
+		return c.ModelBlob.mutate(ctx, m)
+	case *PredictionMutation:
+		return c.Prediction.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *TaskMutation:
@@ -694,6 +720,472 @@ func (c *LoginLinkClient) mutate(ctx context.Context, m *LoginLinkMutation) (Val
 		return (&LoginLinkDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown LoginLink mutation op: %q", m.Op())
+	}
+}
+
+// MLModelClient is a client for the MLModel schema.
+type MLModelClient struct {
+	config
+}
+
+// NewMLModelClient returns a client for the MLModel from the given config.
+func NewMLModelClient(c config) *MLModelClient {
+	return &MLModelClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `mlmodel.Hooks(f(g(h())))`.
+func (c *MLModelClient) Use(hooks ...Hook) {
+	c.hooks.MLModel = append(c.hooks.MLModel, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `mlmodel.Intercept(f(g(h())))`.
+func (c *MLModelClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MLModel = append(c.inters.MLModel, interceptors...)
+}
+
+// Create returns a builder for creating a MLModel entity.
+func (c *MLModelClient) Create() *MLModelCreate {
+	mutation := newMLModelMutation(c.config, OpCreate)
+	return &MLModelCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MLModel entities.
+func (c *MLModelClient) CreateBulk(builders ...*MLModelCreate) *MLModelCreateBulk {
+	return &MLModelCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MLModelClient) MapCreateBulk(slice any, setFunc func(*MLModelCreate, int)) *MLModelCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MLModelCreateBulk{err: fmt.Errorf("calling to MLModelClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MLModelCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MLModelCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MLModel.
+func (c *MLModelClient) Update() *MLModelUpdate {
+	mutation := newMLModelMutation(c.config, OpUpdate)
+	return &MLModelUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MLModelClient) UpdateOne(_m *MLModel) *MLModelUpdateOne {
+	mutation := newMLModelMutation(c.config, OpUpdateOne, withMLModel(_m))
+	return &MLModelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MLModelClient) UpdateOneID(id int) *MLModelUpdateOne {
+	mutation := newMLModelMutation(c.config, OpUpdateOne, withMLModelID(id))
+	return &MLModelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MLModel.
+func (c *MLModelClient) Delete() *MLModelDelete {
+	mutation := newMLModelMutation(c.config, OpDelete)
+	return &MLModelDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MLModelClient) DeleteOne(_m *MLModel) *MLModelDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MLModelClient) DeleteOneID(id int) *MLModelDeleteOne {
+	builder := c.Delete().Where(mlmodel.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MLModelDeleteOne{builder}
+}
+
+// Query returns a query builder for MLModel.
+func (c *MLModelClient) Query() *MLModelQuery {
+	return &MLModelQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMLModel},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MLModel entity by its id.
+func (c *MLModelClient) Get(ctx context.Context, id int) (*MLModel, error) {
+	return c.Query().Where(mlmodel.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MLModelClient) GetX(ctx context.Context, id int) *MLModel {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryBlob queries the blob edge of a MLModel.
+func (c *MLModelClient) QueryBlob(_m *MLModel) *ModelBlobQuery {
+	query := (&ModelBlobClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(mlmodel.Table, mlmodel.FieldID, id),
+			sqlgraph.To(modelblob.Table, modelblob.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, mlmodel.BlobTable, mlmodel.BlobColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUploadedBy queries the uploaded_by edge of a MLModel.
+func (c *MLModelClient) QueryUploadedBy(_m *MLModel) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(mlmodel.Table, mlmodel.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, mlmodel.UploadedByTable, mlmodel.UploadedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MLModelClient) Hooks() []Hook {
+	hooks := c.hooks.MLModel
+	return append(hooks[:len(hooks):len(hooks)], mlmodel.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MLModelClient) Interceptors() []Interceptor {
+	return c.inters.MLModel
+}
+
+func (c *MLModelClient) mutate(ctx context.Context, m *MLModelMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MLModelCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MLModelUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MLModelUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MLModelDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MLModel mutation op: %q", m.Op())
+	}
+}
+
+// ModelBlobClient is a client for the ModelBlob schema.
+type ModelBlobClient struct {
+	config
+}
+
+// NewModelBlobClient returns a client for the ModelBlob from the given config.
+func NewModelBlobClient(c config) *ModelBlobClient {
+	return &ModelBlobClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `modelblob.Hooks(f(g(h())))`.
+func (c *ModelBlobClient) Use(hooks ...Hook) {
+	c.hooks.ModelBlob = append(c.hooks.ModelBlob, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `modelblob.Intercept(f(g(h())))`.
+func (c *ModelBlobClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ModelBlob = append(c.inters.ModelBlob, interceptors...)
+}
+
+// Create returns a builder for creating a ModelBlob entity.
+func (c *ModelBlobClient) Create() *ModelBlobCreate {
+	mutation := newModelBlobMutation(c.config, OpCreate)
+	return &ModelBlobCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ModelBlob entities.
+func (c *ModelBlobClient) CreateBulk(builders ...*ModelBlobCreate) *ModelBlobCreateBulk {
+	return &ModelBlobCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ModelBlobClient) MapCreateBulk(slice any, setFunc func(*ModelBlobCreate, int)) *ModelBlobCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ModelBlobCreateBulk{err: fmt.Errorf("calling to ModelBlobClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ModelBlobCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ModelBlobCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ModelBlob.
+func (c *ModelBlobClient) Update() *ModelBlobUpdate {
+	mutation := newModelBlobMutation(c.config, OpUpdate)
+	return &ModelBlobUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ModelBlobClient) UpdateOne(_m *ModelBlob) *ModelBlobUpdateOne {
+	mutation := newModelBlobMutation(c.config, OpUpdateOne, withModelBlob(_m))
+	return &ModelBlobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ModelBlobClient) UpdateOneID(id int) *ModelBlobUpdateOne {
+	mutation := newModelBlobMutation(c.config, OpUpdateOne, withModelBlobID(id))
+	return &ModelBlobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ModelBlob.
+func (c *ModelBlobClient) Delete() *ModelBlobDelete {
+	mutation := newModelBlobMutation(c.config, OpDelete)
+	return &ModelBlobDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ModelBlobClient) DeleteOne(_m *ModelBlob) *ModelBlobDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ModelBlobClient) DeleteOneID(id int) *ModelBlobDeleteOne {
+	builder := c.Delete().Where(modelblob.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ModelBlobDeleteOne{builder}
+}
+
+// Query returns a query builder for ModelBlob.
+func (c *ModelBlobClient) Query() *ModelBlobQuery {
+	return &ModelBlobQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeModelBlob},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ModelBlob entity by its id.
+func (c *ModelBlobClient) Get(ctx context.Context, id int) (*ModelBlob, error) {
+	return c.Query().Where(modelblob.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ModelBlobClient) GetX(ctx context.Context, id int) *ModelBlob {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryModel queries the model edge of a ModelBlob.
+func (c *ModelBlobClient) QueryModel(_m *ModelBlob) *MLModelQuery {
+	query := (&MLModelClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(modelblob.Table, modelblob.FieldID, id),
+			sqlgraph.To(mlmodel.Table, mlmodel.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, modelblob.ModelTable, modelblob.ModelColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ModelBlobClient) Hooks() []Hook {
+	hooks := c.hooks.ModelBlob
+	return append(hooks[:len(hooks):len(hooks)], modelblob.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ModelBlobClient) Interceptors() []Interceptor {
+	return c.inters.ModelBlob
+}
+
+func (c *ModelBlobClient) mutate(ctx context.Context, m *ModelBlobMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ModelBlobCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ModelBlobUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ModelBlobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ModelBlobDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ModelBlob mutation op: %q", m.Op())
+	}
+}
+
+// PredictionClient is a client for the Prediction schema.
+type PredictionClient struct {
+	config
+}
+
+// NewPredictionClient returns a client for the Prediction from the given config.
+func NewPredictionClient(c config) *PredictionClient {
+	return &PredictionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `prediction.Hooks(f(g(h())))`.
+func (c *PredictionClient) Use(hooks ...Hook) {
+	c.hooks.Prediction = append(c.hooks.Prediction, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `prediction.Intercept(f(g(h())))`.
+func (c *PredictionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Prediction = append(c.inters.Prediction, interceptors...)
+}
+
+// Create returns a builder for creating a Prediction entity.
+func (c *PredictionClient) Create() *PredictionCreate {
+	mutation := newPredictionMutation(c.config, OpCreate)
+	return &PredictionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Prediction entities.
+func (c *PredictionClient) CreateBulk(builders ...*PredictionCreate) *PredictionCreateBulk {
+	return &PredictionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PredictionClient) MapCreateBulk(slice any, setFunc func(*PredictionCreate, int)) *PredictionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PredictionCreateBulk{err: fmt.Errorf("calling to PredictionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PredictionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PredictionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Prediction.
+func (c *PredictionClient) Update() *PredictionUpdate {
+	mutation := newPredictionMutation(c.config, OpUpdate)
+	return &PredictionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PredictionClient) UpdateOne(_m *Prediction) *PredictionUpdateOne {
+	mutation := newPredictionMutation(c.config, OpUpdateOne, withPrediction(_m))
+	return &PredictionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PredictionClient) UpdateOneID(id int) *PredictionUpdateOne {
+	mutation := newPredictionMutation(c.config, OpUpdateOne, withPredictionID(id))
+	return &PredictionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Prediction.
+func (c *PredictionClient) Delete() *PredictionDelete {
+	mutation := newPredictionMutation(c.config, OpDelete)
+	return &PredictionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PredictionClient) DeleteOne(_m *Prediction) *PredictionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PredictionClient) DeleteOneID(id int) *PredictionDeleteOne {
+	builder := c.Delete().Where(prediction.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PredictionDeleteOne{builder}
+}
+
+// Query returns a query builder for Prediction.
+func (c *PredictionClient) Query() *PredictionQuery {
+	return &PredictionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePrediction},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Prediction entity by its id.
+func (c *PredictionClient) Get(ctx context.Context, id int) (*Prediction, error) {
+	return c.Query().Where(prediction.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PredictionClient) GetX(ctx context.Context, id int) *Prediction {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a Prediction.
+func (c *PredictionClient) QueryUser(_m *Prediction) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(prediction.Table, prediction.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, prediction.UserTable, prediction.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PredictionClient) Hooks() []Hook {
+	hooks := c.hooks.Prediction
+	return append(hooks[:len(hooks):len(hooks)], prediction.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PredictionClient) Interceptors() []Interceptor {
+	return c.inters.Prediction
+}
+
+func (c *PredictionClient) mutate(ctx context.Context, m *PredictionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PredictionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PredictionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PredictionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PredictionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Prediction mutation op: %q", m.Op())
 	}
 }
 
@@ -1185,6 +1677,38 @@ func (c *UserClient) QueryLoginLinks(_m *User) *LoginLinkQuery {
 	return query
 }
 
+// QueryModels queries the models edge of a User.
+func (c *UserClient) QueryModels(_m *User) *MLModelQuery {
+	query := (&MLModelClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(mlmodel.Table, mlmodel.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.ModelsTable, user.ModelsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryPredictions queries the predictions edge of a User.
+func (c *UserClient) QueryPredictions(_m *User) *PredictionQuery {
+	query := (&PredictionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(prediction.Table, prediction.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.PredictionsTable, user.PredictionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *UserClient) Hooks() []Hook {
 	hooks := c.hooks.User
@@ -1214,10 +1738,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Identity, LoginLink, Session, Task, User []ent.Hook
+		APIToken, Identity, LoginLink, MLModel, ModelBlob, Prediction, Session, Task,
+		User []ent.Hook
 	}
 	inters struct {
-		APIToken, Identity, LoginLink, Session, Task, User []ent.Interceptor
+		APIToken, Identity, LoginLink, MLModel, ModelBlob, Prediction, Session, Task,
+		User []ent.Interceptor
 	}
 )
 

@@ -15,6 +15,9 @@ import (
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/modelblob"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/session"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
@@ -78,12 +81,15 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apitoken.Table:  apitoken.ValidColumn,
-			identity.Table:  identity.ValidColumn,
-			loginlink.Table: loginlink.ValidColumn,
-			session.Table:   session.ValidColumn,
-			task.Table:      task.ValidColumn,
-			user.Table:      user.ValidColumn,
+			apitoken.Table:   apitoken.ValidColumn,
+			identity.Table:   identity.ValidColumn,
+			loginlink.Table:  loginlink.ValidColumn,
+			mlmodel.Table:    mlmodel.ValidColumn,
+			modelblob.Table:  modelblob.ValidColumn,
+			prediction.Table: prediction.ValidColumn,
+			session.Table:    session.ValidColumn,
+			task.Table:       task.ValidColumn,
+			user.Table:       user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -6,7 +6,10 @@ import (
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/modelblob"
 	"github.com/taskmind/taskmind/ent/predicate"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/session"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
@@ -19,7 +22,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 6)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 9)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apitoken.Table,
@@ -80,6 +83,71 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   mlmodel.Table,
+			Columns: mlmodel.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: mlmodel.FieldID,
+			},
+		},
+		Type: "MLModel",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			mlmodel.FieldCreatedAt:    {Type: field.TypeTime, Column: mlmodel.FieldCreatedAt},
+			mlmodel.FieldUpdatedAt:    {Type: field.TypeTime, Column: mlmodel.FieldUpdatedAt},
+			mlmodel.FieldName:         {Type: field.TypeString, Column: mlmodel.FieldName},
+			mlmodel.FieldVersion:      {Type: field.TypeString, Column: mlmodel.FieldVersion},
+			mlmodel.FieldDescription:  {Type: field.TypeString, Column: mlmodel.FieldDescription},
+			mlmodel.FieldInputs:       {Type: field.TypeJSON, Column: mlmodel.FieldInputs},
+			mlmodel.FieldOutputs:      {Type: field.TypeJSON, Column: mlmodel.FieldOutputs},
+			mlmodel.FieldLabels:       {Type: field.TypeJSON, Column: mlmodel.FieldLabels},
+			mlmodel.FieldOperators:    {Type: field.TypeJSON, Column: mlmodel.FieldOperators},
+			mlmodel.FieldSha256:       {Type: field.TypeString, Column: mlmodel.FieldSha256},
+			mlmodel.FieldSizeBytes:    {Type: field.TypeInt64, Column: mlmodel.FieldSizeBytes},
+			mlmodel.FieldParameters:   {Type: field.TypeInt64, Column: mlmodel.FieldParameters},
+			mlmodel.FieldBuiltin:      {Type: field.TypeBool, Column: mlmodel.FieldBuiltin},
+			mlmodel.FieldUploadedByID: {Type: field.TypeInt, Column: mlmodel.FieldUploadedByID},
+		},
+	}
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   modelblob.Table,
+			Columns: modelblob.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: modelblob.FieldID,
+			},
+		},
+		Type: "ModelBlob",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			modelblob.FieldData:    {Type: field.TypeBytes, Column: modelblob.FieldData},
+			modelblob.FieldModelID: {Type: field.TypeInt, Column: modelblob.FieldModelID},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   prediction.Table,
+			Columns: prediction.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: prediction.FieldID,
+			},
+		},
+		Type: "Prediction",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			prediction.FieldUserID:       {Type: field.TypeInt, Column: prediction.FieldUserID},
+			prediction.FieldModel:        {Type: field.TypeString, Column: prediction.FieldModel},
+			prediction.FieldModelVersion: {Type: field.TypeString, Column: prediction.FieldModelVersion},
+			prediction.FieldInputSha256:  {Type: field.TypeString, Column: prediction.FieldInputSha256},
+			prediction.FieldTopIndex:     {Type: field.TypeInt, Column: prediction.FieldTopIndex},
+			prediction.FieldTopLabel:     {Type: field.TypeString, Column: prediction.FieldTopLabel},
+			prediction.FieldTopScore:     {Type: field.TypeFloat64, Column: prediction.FieldTopScore},
+			prediction.FieldLatencyMs:    {Type: field.TypeFloat64, Column: prediction.FieldLatencyMs},
+			prediction.FieldSource:       {Type: field.TypeString, Column: prediction.FieldSource},
+			prediction.FieldCreatedAt:    {Type: field.TypeTime, Column: prediction.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -96,7 +164,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldExpiresAt:  {Type: field.TypeTime, Column: session.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   task.Table,
 			Columns: task.Columns,
@@ -118,7 +186,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			task.FieldVersion:     {Type: field.TypeInt, Column: task.FieldVersion},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -172,6 +240,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"LoginLink",
+		"User",
+	)
+	graph.MustAddE(
+		"blob",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   mlmodel.BlobTable,
+			Columns: []string{mlmodel.BlobColumn},
+			Bidi:    false,
+		},
+		"MLModel",
+		"ModelBlob",
+	)
+	graph.MustAddE(
+		"uploaded_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   mlmodel.UploadedByTable,
+			Columns: []string{mlmodel.UploadedByColumn},
+			Bidi:    false,
+		},
+		"MLModel",
+		"User",
+	)
+	graph.MustAddE(
+		"model",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   modelblob.ModelTable,
+			Columns: []string{modelblob.ModelColumn},
+			Bidi:    false,
+		},
+		"ModelBlob",
+		"MLModel",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   prediction.UserTable,
+			Columns: []string{prediction.UserColumn},
+			Bidi:    false,
+		},
+		"Prediction",
 		"User",
 	)
 	graph.MustAddE(
@@ -257,6 +373,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"User",
 		"LoginLink",
+	)
+	graph.MustAddE(
+		"models",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ModelsTable,
+			Columns: []string{user.ModelsColumn},
+			Bidi:    false,
+		},
+		"User",
+		"MLModel",
+	)
+	graph.MustAddE(
+		"predictions",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.PredictionsTable,
+			Columns: []string{user.PredictionsColumn},
+			Bidi:    false,
+		},
+		"User",
+		"Prediction",
 	)
 	return graph
 }()
@@ -525,6 +665,312 @@ func (f *LoginLinkFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *MLModelQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MLModelQuery builder.
+func (_q *MLModelQuery) Filter() *MLModelFilter {
+	return &MLModelFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MLModelMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MLModelMutation builder.
+func (m *MLModelMutation) Filter() *MLModelFilter {
+	return &MLModelFilter{config: m.config, predicateAdder: m}
+}
+
+// MLModelFilter provides a generic filtering capability at runtime for MLModelQuery.
+type MLModelFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MLModelFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *MLModelFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(mlmodel.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *MLModelFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(mlmodel.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *MLModelFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(mlmodel.FieldUpdatedAt))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *MLModelFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(mlmodel.FieldName))
+}
+
+// WhereVersion applies the entql string predicate on the version field.
+func (f *MLModelFilter) WhereVersion(p entql.StringP) {
+	f.Where(p.Field(mlmodel.FieldVersion))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *MLModelFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(mlmodel.FieldDescription))
+}
+
+// WhereInputs applies the entql json.RawMessage predicate on the inputs field.
+func (f *MLModelFilter) WhereInputs(p entql.BytesP) {
+	f.Where(p.Field(mlmodel.FieldInputs))
+}
+
+// WhereOutputs applies the entql json.RawMessage predicate on the outputs field.
+func (f *MLModelFilter) WhereOutputs(p entql.BytesP) {
+	f.Where(p.Field(mlmodel.FieldOutputs))
+}
+
+// WhereLabels applies the entql json.RawMessage predicate on the labels field.
+func (f *MLModelFilter) WhereLabels(p entql.BytesP) {
+	f.Where(p.Field(mlmodel.FieldLabels))
+}
+
+// WhereOperators applies the entql json.RawMessage predicate on the operators field.
+func (f *MLModelFilter) WhereOperators(p entql.BytesP) {
+	f.Where(p.Field(mlmodel.FieldOperators))
+}
+
+// WhereSha256 applies the entql string predicate on the sha256 field.
+func (f *MLModelFilter) WhereSha256(p entql.StringP) {
+	f.Where(p.Field(mlmodel.FieldSha256))
+}
+
+// WhereSizeBytes applies the entql int64 predicate on the size_bytes field.
+func (f *MLModelFilter) WhereSizeBytes(p entql.Int64P) {
+	f.Where(p.Field(mlmodel.FieldSizeBytes))
+}
+
+// WhereParameters applies the entql int64 predicate on the parameters field.
+func (f *MLModelFilter) WhereParameters(p entql.Int64P) {
+	f.Where(p.Field(mlmodel.FieldParameters))
+}
+
+// WhereBuiltin applies the entql bool predicate on the builtin field.
+func (f *MLModelFilter) WhereBuiltin(p entql.BoolP) {
+	f.Where(p.Field(mlmodel.FieldBuiltin))
+}
+
+// WhereUploadedByID applies the entql int predicate on the uploaded_by_id field.
+func (f *MLModelFilter) WhereUploadedByID(p entql.IntP) {
+	f.Where(p.Field(mlmodel.FieldUploadedByID))
+}
+
+// WhereHasBlob applies a predicate to check if query has an edge blob.
+func (f *MLModelFilter) WhereHasBlob() {
+	f.Where(entql.HasEdge("blob"))
+}
+
+// WhereHasBlobWith applies a predicate to check if query has an edge blob with a given conditions (other predicates).
+func (f *MLModelFilter) WhereHasBlobWith(preds ...predicate.ModelBlob) {
+	f.Where(entql.HasEdgeWith("blob", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasUploadedBy applies a predicate to check if query has an edge uploaded_by.
+func (f *MLModelFilter) WhereHasUploadedBy() {
+	f.Where(entql.HasEdge("uploaded_by"))
+}
+
+// WhereHasUploadedByWith applies a predicate to check if query has an edge uploaded_by with a given conditions (other predicates).
+func (f *MLModelFilter) WhereHasUploadedByWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("uploaded_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ModelBlobQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ModelBlobQuery builder.
+func (_q *ModelBlobQuery) Filter() *ModelBlobFilter {
+	return &ModelBlobFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ModelBlobMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ModelBlobMutation builder.
+func (m *ModelBlobMutation) Filter() *ModelBlobFilter {
+	return &ModelBlobFilter{config: m.config, predicateAdder: m}
+}
+
+// ModelBlobFilter provides a generic filtering capability at runtime for ModelBlobQuery.
+type ModelBlobFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ModelBlobFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ModelBlobFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(modelblob.FieldID))
+}
+
+// WhereData applies the entql []byte predicate on the data field.
+func (f *ModelBlobFilter) WhereData(p entql.BytesP) {
+	f.Where(p.Field(modelblob.FieldData))
+}
+
+// WhereModelID applies the entql int predicate on the model_id field.
+func (f *ModelBlobFilter) WhereModelID(p entql.IntP) {
+	f.Where(p.Field(modelblob.FieldModelID))
+}
+
+// WhereHasModel applies a predicate to check if query has an edge model.
+func (f *ModelBlobFilter) WhereHasModel() {
+	f.Where(entql.HasEdge("model"))
+}
+
+// WhereHasModelWith applies a predicate to check if query has an edge model with a given conditions (other predicates).
+func (f *ModelBlobFilter) WhereHasModelWith(preds ...predicate.MLModel) {
+	f.Where(entql.HasEdgeWith("model", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *PredictionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PredictionQuery builder.
+func (_q *PredictionQuery) Filter() *PredictionFilter {
+	return &PredictionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PredictionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PredictionMutation builder.
+func (m *PredictionMutation) Filter() *PredictionFilter {
+	return &PredictionFilter{config: m.config, predicateAdder: m}
+}
+
+// PredictionFilter provides a generic filtering capability at runtime for PredictionQuery.
+type PredictionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PredictionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PredictionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(prediction.FieldID))
+}
+
+// WhereUserID applies the entql int predicate on the user_id field.
+func (f *PredictionFilter) WhereUserID(p entql.IntP) {
+	f.Where(p.Field(prediction.FieldUserID))
+}
+
+// WhereModel applies the entql string predicate on the model field.
+func (f *PredictionFilter) WhereModel(p entql.StringP) {
+	f.Where(p.Field(prediction.FieldModel))
+}
+
+// WhereModelVersion applies the entql string predicate on the model_version field.
+func (f *PredictionFilter) WhereModelVersion(p entql.StringP) {
+	f.Where(p.Field(prediction.FieldModelVersion))
+}
+
+// WhereInputSha256 applies the entql string predicate on the input_sha256 field.
+func (f *PredictionFilter) WhereInputSha256(p entql.StringP) {
+	f.Where(p.Field(prediction.FieldInputSha256))
+}
+
+// WhereTopIndex applies the entql int predicate on the top_index field.
+func (f *PredictionFilter) WhereTopIndex(p entql.IntP) {
+	f.Where(p.Field(prediction.FieldTopIndex))
+}
+
+// WhereTopLabel applies the entql string predicate on the top_label field.
+func (f *PredictionFilter) WhereTopLabel(p entql.StringP) {
+	f.Where(p.Field(prediction.FieldTopLabel))
+}
+
+// WhereTopScore applies the entql float64 predicate on the top_score field.
+func (f *PredictionFilter) WhereTopScore(p entql.Float64P) {
+	f.Where(p.Field(prediction.FieldTopScore))
+}
+
+// WhereLatencyMs applies the entql float64 predicate on the latency_ms field.
+func (f *PredictionFilter) WhereLatencyMs(p entql.Float64P) {
+	f.Where(p.Field(prediction.FieldLatencyMs))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *PredictionFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(prediction.FieldSource))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PredictionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(prediction.FieldCreatedAt))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *PredictionFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *PredictionFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SessionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -553,7 +999,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -632,7 +1078,7 @@ type TaskFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaskFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -731,7 +1177,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -841,6 +1287,34 @@ func (f *UserFilter) WhereHasLoginLinks() {
 // WhereHasLoginLinksWith applies a predicate to check if query has an edge login_links with a given conditions (other predicates).
 func (f *UserFilter) WhereHasLoginLinksWith(preds ...predicate.LoginLink) {
 	f.Where(entql.HasEdgeWith("login_links", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasModels applies a predicate to check if query has an edge models.
+func (f *UserFilter) WhereHasModels() {
+	f.Where(entql.HasEdge("models"))
+}
+
+// WhereHasModelsWith applies a predicate to check if query has an edge models with a given conditions (other predicates).
+func (f *UserFilter) WhereHasModelsWith(preds ...predicate.MLModel) {
+	f.Where(entql.HasEdgeWith("models", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasPredictions applies a predicate to check if query has an edge predictions.
+func (f *UserFilter) WhereHasPredictions() {
+	f.Where(entql.HasEdge("predictions"))
+}
+
+// WhereHasPredictionsWith applies a predicate to check if query has an edge predictions with a given conditions (other predicates).
+func (f *UserFilter) WhereHasPredictionsWith(preds ...predicate.Prediction) {
+	f.Where(entql.HasEdgeWith("predictions", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

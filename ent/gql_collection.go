@@ -11,6 +11,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/taskmind/taskmind/ent/apitoken"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
 )
@@ -100,6 +102,311 @@ func newAPITokenPaginateArgs(rv map[string]any) *apitokenPaginateArgs {
 	}
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *MLModelQuery) CollectFields(ctx context.Context, satisfies ...string) (*MLModelQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *MLModelQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(mlmodel.Columns))
+		selectedFields = []string{mlmodel.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "uploadedBy":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withUploadedBy = query
+			if _, ok := fieldSeen[mlmodel.FieldUploadedByID]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldUploadedByID)
+				fieldSeen[mlmodel.FieldUploadedByID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[mlmodel.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldCreatedAt)
+				fieldSeen[mlmodel.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[mlmodel.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldUpdatedAt)
+				fieldSeen[mlmodel.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[mlmodel.FieldName]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldName)
+				fieldSeen[mlmodel.FieldName] = struct{}{}
+			}
+		case "version":
+			if _, ok := fieldSeen[mlmodel.FieldVersion]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldVersion)
+				fieldSeen[mlmodel.FieldVersion] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[mlmodel.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldDescription)
+				fieldSeen[mlmodel.FieldDescription] = struct{}{}
+			}
+		case "inputs":
+			if _, ok := fieldSeen[mlmodel.FieldInputs]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldInputs)
+				fieldSeen[mlmodel.FieldInputs] = struct{}{}
+			}
+		case "outputs":
+			if _, ok := fieldSeen[mlmodel.FieldOutputs]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldOutputs)
+				fieldSeen[mlmodel.FieldOutputs] = struct{}{}
+			}
+		case "labels":
+			if _, ok := fieldSeen[mlmodel.FieldLabels]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldLabels)
+				fieldSeen[mlmodel.FieldLabels] = struct{}{}
+			}
+		case "operators":
+			if _, ok := fieldSeen[mlmodel.FieldOperators]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldOperators)
+				fieldSeen[mlmodel.FieldOperators] = struct{}{}
+			}
+		case "sha256":
+			if _, ok := fieldSeen[mlmodel.FieldSha256]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldSha256)
+				fieldSeen[mlmodel.FieldSha256] = struct{}{}
+			}
+		case "sizeBytes":
+			if _, ok := fieldSeen[mlmodel.FieldSizeBytes]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldSizeBytes)
+				fieldSeen[mlmodel.FieldSizeBytes] = struct{}{}
+			}
+		case "parameters":
+			if _, ok := fieldSeen[mlmodel.FieldParameters]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldParameters)
+				fieldSeen[mlmodel.FieldParameters] = struct{}{}
+			}
+		case "builtin":
+			if _, ok := fieldSeen[mlmodel.FieldBuiltin]; !ok {
+				selectedFields = append(selectedFields, mlmodel.FieldBuiltin)
+				fieldSeen[mlmodel.FieldBuiltin] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type modelPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ModelPaginateOption
+}
+
+func newModelPaginateArgs(rv map[string]any) *modelPaginateArgs {
+	args := &modelPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ModelOrder{Field: &ModelOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithModelOrder(order))
+			}
+		case *ModelOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithModelOrder(v))
+			}
+		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PredictionQuery) CollectFields(ctx context.Context, satisfies ...string) (*PredictionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PredictionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(prediction.Columns))
+		selectedFields = []string{prediction.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "user":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&UserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, userImplementors)...); err != nil {
+				return err
+			}
+			_q.withUser = query
+			if _, ok := fieldSeen[prediction.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldUserID)
+				fieldSeen[prediction.FieldUserID] = struct{}{}
+			}
+		case "model":
+			if _, ok := fieldSeen[prediction.FieldModel]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldModel)
+				fieldSeen[prediction.FieldModel] = struct{}{}
+			}
+		case "modelVersion":
+			if _, ok := fieldSeen[prediction.FieldModelVersion]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldModelVersion)
+				fieldSeen[prediction.FieldModelVersion] = struct{}{}
+			}
+		case "inputSha256":
+			if _, ok := fieldSeen[prediction.FieldInputSha256]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldInputSha256)
+				fieldSeen[prediction.FieldInputSha256] = struct{}{}
+			}
+		case "topIndex":
+			if _, ok := fieldSeen[prediction.FieldTopIndex]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldTopIndex)
+				fieldSeen[prediction.FieldTopIndex] = struct{}{}
+			}
+		case "topLabel":
+			if _, ok := fieldSeen[prediction.FieldTopLabel]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldTopLabel)
+				fieldSeen[prediction.FieldTopLabel] = struct{}{}
+			}
+		case "topScore":
+			if _, ok := fieldSeen[prediction.FieldTopScore]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldTopScore)
+				fieldSeen[prediction.FieldTopScore] = struct{}{}
+			}
+		case "latencyMs":
+			if _, ok := fieldSeen[prediction.FieldLatencyMs]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldLatencyMs)
+				fieldSeen[prediction.FieldLatencyMs] = struct{}{}
+			}
+		case "source":
+			if _, ok := fieldSeen[prediction.FieldSource]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldSource)
+				fieldSeen[prediction.FieldSource] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[prediction.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, prediction.FieldCreatedAt)
+				fieldSeen[prediction.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type predictionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PredictionPaginateOption
+}
+
+func newPredictionPaginateArgs(rv map[string]any) *predictionPaginateArgs {
+	args := &predictionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &PredictionOrder{Field: &PredictionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithPredictionOrder(order))
+			}
+		case *PredictionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithPredictionOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*PredictionWhereInput); ok {
+		args.opts = append(args.opts, WithPredictionFilter(v.Filter))
 	}
 	return args
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/internal"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
 )
@@ -25,6 +27,16 @@ var apitokenImplementors = []string{"APIToken", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*APIToken) IsNode() {}
+
+var mlmodelImplementors = []string{"Model", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*MLModel) IsNode() {}
+
+var predictionImplementors = []string{"Prediction", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Prediction) IsNode() {}
 
 var taskImplementors = []string{"Task", "Node"}
 
@@ -118,6 +130,24 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(apitoken.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, apitokenImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case mlmodel.Table:
+		query := c.MLModel.Query().
+			Where(mlmodel.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, mlmodelImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case prediction.Table:
+		query := c.Prediction.Query().
+			Where(prediction.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, predictionImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -217,6 +247,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.APIToken.Query().
 			Where(apitoken.IDIn(ids...))
 		query, err := query.CollectFields(ctx, apitokenImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case mlmodel.Table:
+		query := c.MLModel.Query().
+			Where(mlmodel.IDIn(ids...))
+		query, err := query.CollectFields(ctx, mlmodelImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case prediction.Table:
+		query := c.Prediction.Query().
+			Where(prediction.IDIn(ids...))
+		query, err := query.CollectFields(ctx, predictionImplementors...)
 		if err != nil {
 			return nil, err
 		}

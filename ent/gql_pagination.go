@@ -15,6 +15,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/taskmind/taskmind/ent/apitoken"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -344,6 +346,637 @@ func (_m *APIToken) ToEdge(order *APITokenOrder) *APITokenEdge {
 		order = DefaultAPITokenOrder
 	}
 	return &APITokenEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// Model is the type alias for MLModel.
+type Model = MLModel
+
+// ModelEdge is the edge representation of Model.
+type ModelEdge struct {
+	Node   *Model `json:"node"`
+	Cursor Cursor `json:"cursor"`
+}
+
+// ModelConnection is the connection containing edges to Model.
+type ModelConnection struct {
+	Edges      []*ModelEdge `json:"edges"`
+	PageInfo   PageInfo     `json:"pageInfo"`
+	TotalCount int          `json:"totalCount"`
+}
+
+func (c *ModelConnection) build(nodes []*Model, pager *modelPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Model
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Model {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Model {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ModelEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ModelEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ModelPaginateOption enables pagination customization.
+type ModelPaginateOption func(*modelPager) error
+
+// WithModelOrder configures pagination ordering.
+func WithModelOrder(order *ModelOrder) ModelPaginateOption {
+	if order == nil {
+		order = DefaultModelOrder
+	}
+	o := *order
+	return func(pager *modelPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultModelOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithModelFilter configures pagination filter.
+func WithModelFilter(filter func(*MLModelQuery) (*MLModelQuery, error)) ModelPaginateOption {
+	return func(pager *modelPager) error {
+		if filter == nil {
+			return errors.New("MLModelQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type modelPager struct {
+	reverse bool
+	order   *ModelOrder
+	filter  func(*MLModelQuery) (*MLModelQuery, error)
+}
+
+func newModelPager(opts []ModelPaginateOption, reverse bool) (*modelPager, error) {
+	pager := &modelPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultModelOrder
+	}
+	return pager, nil
+}
+
+func (p *modelPager) applyFilter(query *MLModelQuery) (*MLModelQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *modelPager) toCursor(_m *Model) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *modelPager) applyCursors(query *MLModelQuery, after, before *Cursor) (*MLModelQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultModelOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *modelPager) applyOrder(query *MLModelQuery) *MLModelQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultModelOrder.Field {
+		query = query.Order(DefaultModelOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *modelPager) orderExpr(query *MLModelQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultModelOrder.Field {
+			b.Comma().Ident(DefaultModelOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Model.
+func (_m *MLModelQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ModelPaginateOption,
+) (*ModelConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newModelPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ModelConnection{Edges: []*ModelEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// MLModelOrderFieldCreatedAt orders MLModel by created_at.
+	MLModelOrderFieldCreatedAt = &ModelOrderField{
+		Value: func(_m *Model) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: mlmodel.FieldCreatedAt,
+		toTerm: mlmodel.ByCreatedAt,
+		toCursor: func(_m *Model) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// MLModelOrderFieldUpdatedAt orders MLModel by updated_at.
+	MLModelOrderFieldUpdatedAt = &ModelOrderField{
+		Value: func(_m *Model) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: mlmodel.FieldUpdatedAt,
+		toTerm: mlmodel.ByUpdatedAt,
+		toCursor: func(_m *Model) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// MLModelOrderFieldName orders MLModel by name.
+	MLModelOrderFieldName = &ModelOrderField{
+		Value: func(_m *Model) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: mlmodel.FieldName,
+		toTerm: mlmodel.ByName,
+		toCursor: func(_m *Model) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ModelOrderField) String() string {
+	var str string
+	switch f.column {
+	case MLModelOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case MLModelOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case MLModelOrderFieldName.column:
+		str = "NAME"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ModelOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ModelOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ModelOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *MLModelOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *MLModelOrderFieldUpdatedAt
+	case "NAME":
+		*f = *MLModelOrderFieldName
+	default:
+		return fmt.Errorf("%s is not a valid ModelOrderField", str)
+	}
+	return nil
+}
+
+// ModelOrderField defines the ordering field of MLModel.
+type ModelOrderField struct {
+	// Value extracts the ordering value from the given MLModel.
+	Value    func(*Model) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) mlmodel.OrderOption
+	toCursor func(*Model) Cursor
+}
+
+// ModelOrder defines the ordering of MLModel.
+type ModelOrder struct {
+	Direction OrderDirection   `json:"direction"`
+	Field     *ModelOrderField `json:"field"`
+}
+
+// DefaultModelOrder is the default ordering of MLModel.
+var DefaultModelOrder = &ModelOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ModelOrderField{
+		Value: func(_m *Model) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: mlmodel.FieldID,
+		toTerm: mlmodel.ByID,
+		toCursor: func(_m *Model) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Model into ModelEdge.
+func (_m *Model) ToEdge(order *ModelOrder) *ModelEdge {
+	if order == nil {
+		order = DefaultModelOrder
+	}
+	return &ModelEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// PredictionEdge is the edge representation of Prediction.
+type PredictionEdge struct {
+	Node   *Prediction `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// PredictionConnection is the connection containing edges to Prediction.
+type PredictionConnection struct {
+	Edges      []*PredictionEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *PredictionConnection) build(nodes []*Prediction, pager *predictionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Prediction
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Prediction {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Prediction {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*PredictionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &PredictionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// PredictionPaginateOption enables pagination customization.
+type PredictionPaginateOption func(*predictionPager) error
+
+// WithPredictionOrder configures pagination ordering.
+func WithPredictionOrder(order *PredictionOrder) PredictionPaginateOption {
+	if order == nil {
+		order = DefaultPredictionOrder
+	}
+	o := *order
+	return func(pager *predictionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultPredictionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithPredictionFilter configures pagination filter.
+func WithPredictionFilter(filter func(*PredictionQuery) (*PredictionQuery, error)) PredictionPaginateOption {
+	return func(pager *predictionPager) error {
+		if filter == nil {
+			return errors.New("PredictionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type predictionPager struct {
+	reverse bool
+	order   *PredictionOrder
+	filter  func(*PredictionQuery) (*PredictionQuery, error)
+}
+
+func newPredictionPager(opts []PredictionPaginateOption, reverse bool) (*predictionPager, error) {
+	pager := &predictionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultPredictionOrder
+	}
+	return pager, nil
+}
+
+func (p *predictionPager) applyFilter(query *PredictionQuery) (*PredictionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *predictionPager) toCursor(_m *Prediction) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *predictionPager) applyCursors(query *PredictionQuery, after, before *Cursor) (*PredictionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultPredictionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *predictionPager) applyOrder(query *PredictionQuery) *PredictionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultPredictionOrder.Field {
+		query = query.Order(DefaultPredictionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *predictionPager) orderExpr(query *PredictionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultPredictionOrder.Field {
+			b.Comma().Ident(DefaultPredictionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Prediction.
+func (_m *PredictionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...PredictionPaginateOption,
+) (*PredictionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newPredictionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &PredictionConnection{Edges: []*PredictionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// PredictionOrderFieldCreatedAt orders Prediction by created_at.
+	PredictionOrderFieldCreatedAt = &PredictionOrderField{
+		Value: func(_m *Prediction) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: prediction.FieldCreatedAt,
+		toTerm: prediction.ByCreatedAt,
+		toCursor: func(_m *Prediction) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f PredictionOrderField) String() string {
+	var str string
+	switch f.column {
+	case PredictionOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f PredictionOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *PredictionOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("PredictionOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *PredictionOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid PredictionOrderField", str)
+	}
+	return nil
+}
+
+// PredictionOrderField defines the ordering field of Prediction.
+type PredictionOrderField struct {
+	// Value extracts the ordering value from the given Prediction.
+	Value    func(*Prediction) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) prediction.OrderOption
+	toCursor func(*Prediction) Cursor
+}
+
+// PredictionOrder defines the ordering of Prediction.
+type PredictionOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *PredictionOrderField `json:"field"`
+}
+
+// DefaultPredictionOrder is the default ordering of Prediction.
+var DefaultPredictionOrder = &PredictionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &PredictionOrderField{
+		Value: func(_m *Prediction) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: prediction.FieldID,
+		toTerm: prediction.ByID,
+		toCursor: func(_m *Prediction) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Prediction into PredictionEdge.
+func (_m *Prediction) ToEdge(order *PredictionOrder) *PredictionEdge {
+	if order == nil {
+		order = DefaultPredictionOrder
+	}
+	return &PredictionEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -8,10 +8,571 @@ import (
 	"time"
 
 	"github.com/taskmind/taskmind/ent/predicate"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/schema/priority"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
 )
+
+// PredictionWhereInput represents a where input for filtering Prediction queries.
+type PredictionWhereInput struct {
+	Predicates []predicate.Prediction  `json:"-"`
+	Not        *PredictionWhereInput   `json:"not,omitempty"`
+	Or         []*PredictionWhereInput `json:"or,omitempty"`
+	And        []*PredictionWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "model" field predicates.
+	Model             *string  `json:"model,omitempty"`
+	ModelNEQ          *string  `json:"modelNEQ,omitempty"`
+	ModelIn           []string `json:"modelIn,omitempty"`
+	ModelNotIn        []string `json:"modelNotIn,omitempty"`
+	ModelGT           *string  `json:"modelGT,omitempty"`
+	ModelGTE          *string  `json:"modelGTE,omitempty"`
+	ModelLT           *string  `json:"modelLT,omitempty"`
+	ModelLTE          *string  `json:"modelLTE,omitempty"`
+	ModelContains     *string  `json:"modelContains,omitempty"`
+	ModelHasPrefix    *string  `json:"modelHasPrefix,omitempty"`
+	ModelHasSuffix    *string  `json:"modelHasSuffix,omitempty"`
+	ModelEqualFold    *string  `json:"modelEqualFold,omitempty"`
+	ModelContainsFold *string  `json:"modelContainsFold,omitempty"`
+
+	// "model_version" field predicates.
+	ModelVersion             *string  `json:"modelVersion,omitempty"`
+	ModelVersionNEQ          *string  `json:"modelVersionNEQ,omitempty"`
+	ModelVersionIn           []string `json:"modelVersionIn,omitempty"`
+	ModelVersionNotIn        []string `json:"modelVersionNotIn,omitempty"`
+	ModelVersionGT           *string  `json:"modelVersionGT,omitempty"`
+	ModelVersionGTE          *string  `json:"modelVersionGTE,omitempty"`
+	ModelVersionLT           *string  `json:"modelVersionLT,omitempty"`
+	ModelVersionLTE          *string  `json:"modelVersionLTE,omitempty"`
+	ModelVersionContains     *string  `json:"modelVersionContains,omitempty"`
+	ModelVersionHasPrefix    *string  `json:"modelVersionHasPrefix,omitempty"`
+	ModelVersionHasSuffix    *string  `json:"modelVersionHasSuffix,omitempty"`
+	ModelVersionEqualFold    *string  `json:"modelVersionEqualFold,omitempty"`
+	ModelVersionContainsFold *string  `json:"modelVersionContainsFold,omitempty"`
+
+	// "input_sha256" field predicates.
+	InputSha256             *string  `json:"inputSha256,omitempty"`
+	InputSha256NEQ          *string  `json:"inputSha256NEQ,omitempty"`
+	InputSha256In           []string `json:"inputSha256In,omitempty"`
+	InputSha256NotIn        []string `json:"inputSha256NotIn,omitempty"`
+	InputSha256GT           *string  `json:"inputSha256GT,omitempty"`
+	InputSha256GTE          *string  `json:"inputSha256GTE,omitempty"`
+	InputSha256LT           *string  `json:"inputSha256LT,omitempty"`
+	InputSha256LTE          *string  `json:"inputSha256LTE,omitempty"`
+	InputSha256Contains     *string  `json:"inputSha256Contains,omitempty"`
+	InputSha256HasPrefix    *string  `json:"inputSha256HasPrefix,omitempty"`
+	InputSha256HasSuffix    *string  `json:"inputSha256HasSuffix,omitempty"`
+	InputSha256EqualFold    *string  `json:"inputSha256EqualFold,omitempty"`
+	InputSha256ContainsFold *string  `json:"inputSha256ContainsFold,omitempty"`
+
+	// "top_index" field predicates.
+	TopIndex      *int  `json:"topIndex,omitempty"`
+	TopIndexNEQ   *int  `json:"topIndexNEQ,omitempty"`
+	TopIndexIn    []int `json:"topIndexIn,omitempty"`
+	TopIndexNotIn []int `json:"topIndexNotIn,omitempty"`
+	TopIndexGT    *int  `json:"topIndexGT,omitempty"`
+	TopIndexGTE   *int  `json:"topIndexGTE,omitempty"`
+	TopIndexLT    *int  `json:"topIndexLT,omitempty"`
+	TopIndexLTE   *int  `json:"topIndexLTE,omitempty"`
+
+	// "top_label" field predicates.
+	TopLabel             *string  `json:"topLabel,omitempty"`
+	TopLabelNEQ          *string  `json:"topLabelNEQ,omitempty"`
+	TopLabelIn           []string `json:"topLabelIn,omitempty"`
+	TopLabelNotIn        []string `json:"topLabelNotIn,omitempty"`
+	TopLabelGT           *string  `json:"topLabelGT,omitempty"`
+	TopLabelGTE          *string  `json:"topLabelGTE,omitempty"`
+	TopLabelLT           *string  `json:"topLabelLT,omitempty"`
+	TopLabelLTE          *string  `json:"topLabelLTE,omitempty"`
+	TopLabelContains     *string  `json:"topLabelContains,omitempty"`
+	TopLabelHasPrefix    *string  `json:"topLabelHasPrefix,omitempty"`
+	TopLabelHasSuffix    *string  `json:"topLabelHasSuffix,omitempty"`
+	TopLabelIsNil        bool     `json:"topLabelIsNil,omitempty"`
+	TopLabelNotNil       bool     `json:"topLabelNotNil,omitempty"`
+	TopLabelEqualFold    *string  `json:"topLabelEqualFold,omitempty"`
+	TopLabelContainsFold *string  `json:"topLabelContainsFold,omitempty"`
+
+	// "top_score" field predicates.
+	TopScore      *float64  `json:"topScore,omitempty"`
+	TopScoreNEQ   *float64  `json:"topScoreNEQ,omitempty"`
+	TopScoreIn    []float64 `json:"topScoreIn,omitempty"`
+	TopScoreNotIn []float64 `json:"topScoreNotIn,omitempty"`
+	TopScoreGT    *float64  `json:"topScoreGT,omitempty"`
+	TopScoreGTE   *float64  `json:"topScoreGTE,omitempty"`
+	TopScoreLT    *float64  `json:"topScoreLT,omitempty"`
+	TopScoreLTE   *float64  `json:"topScoreLTE,omitempty"`
+
+	// "latency_ms" field predicates.
+	LatencyMs      *float64  `json:"latencyMs,omitempty"`
+	LatencyMsNEQ   *float64  `json:"latencyMsNEQ,omitempty"`
+	LatencyMsIn    []float64 `json:"latencyMsIn,omitempty"`
+	LatencyMsNotIn []float64 `json:"latencyMsNotIn,omitempty"`
+	LatencyMsGT    *float64  `json:"latencyMsGT,omitempty"`
+	LatencyMsGTE   *float64  `json:"latencyMsGTE,omitempty"`
+	LatencyMsLT    *float64  `json:"latencyMsLT,omitempty"`
+	LatencyMsLTE   *float64  `json:"latencyMsLTE,omitempty"`
+
+	// "source" field predicates.
+	Source             *string  `json:"source,omitempty"`
+	SourceNEQ          *string  `json:"sourceNEQ,omitempty"`
+	SourceIn           []string `json:"sourceIn,omitempty"`
+	SourceNotIn        []string `json:"sourceNotIn,omitempty"`
+	SourceGT           *string  `json:"sourceGT,omitempty"`
+	SourceGTE          *string  `json:"sourceGTE,omitempty"`
+	SourceLT           *string  `json:"sourceLT,omitempty"`
+	SourceLTE          *string  `json:"sourceLTE,omitempty"`
+	SourceContains     *string  `json:"sourceContains,omitempty"`
+	SourceHasPrefix    *string  `json:"sourceHasPrefix,omitempty"`
+	SourceHasSuffix    *string  `json:"sourceHasSuffix,omitempty"`
+	SourceEqualFold    *string  `json:"sourceEqualFold,omitempty"`
+	SourceContainsFold *string  `json:"sourceContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "user" edge predicates.
+	HasUser     *bool             `json:"hasUser,omitempty"`
+	HasUserWith []*UserWhereInput `json:"hasUserWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *PredictionWhereInput) AddPredicates(predicates ...predicate.Prediction) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the PredictionWhereInput filter on the PredictionQuery builder.
+func (i *PredictionWhereInput) Filter(q *PredictionQuery) (*PredictionQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyPredictionWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyPredictionWhereInput is returned in case the PredictionWhereInput is empty.
+var ErrEmptyPredictionWhereInput = errors.New("ent: empty predicate PredictionWhereInput")
+
+// P returns a predicate for filtering predictions.
+// An error is returned if the input is empty or invalid.
+func (i *PredictionWhereInput) P() (predicate.Prediction, error) {
+	var predicates []predicate.Prediction
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, prediction.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Prediction, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, prediction.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Prediction, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, prediction.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, prediction.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, prediction.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, prediction.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, prediction.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, prediction.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, prediction.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, prediction.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, prediction.IDLTE(*i.IDLTE))
+	}
+	if i.Model != nil {
+		predicates = append(predicates, prediction.ModelEQ(*i.Model))
+	}
+	if i.ModelNEQ != nil {
+		predicates = append(predicates, prediction.ModelNEQ(*i.ModelNEQ))
+	}
+	if len(i.ModelIn) > 0 {
+		predicates = append(predicates, prediction.ModelIn(i.ModelIn...))
+	}
+	if len(i.ModelNotIn) > 0 {
+		predicates = append(predicates, prediction.ModelNotIn(i.ModelNotIn...))
+	}
+	if i.ModelGT != nil {
+		predicates = append(predicates, prediction.ModelGT(*i.ModelGT))
+	}
+	if i.ModelGTE != nil {
+		predicates = append(predicates, prediction.ModelGTE(*i.ModelGTE))
+	}
+	if i.ModelLT != nil {
+		predicates = append(predicates, prediction.ModelLT(*i.ModelLT))
+	}
+	if i.ModelLTE != nil {
+		predicates = append(predicates, prediction.ModelLTE(*i.ModelLTE))
+	}
+	if i.ModelContains != nil {
+		predicates = append(predicates, prediction.ModelContains(*i.ModelContains))
+	}
+	if i.ModelHasPrefix != nil {
+		predicates = append(predicates, prediction.ModelHasPrefix(*i.ModelHasPrefix))
+	}
+	if i.ModelHasSuffix != nil {
+		predicates = append(predicates, prediction.ModelHasSuffix(*i.ModelHasSuffix))
+	}
+	if i.ModelEqualFold != nil {
+		predicates = append(predicates, prediction.ModelEqualFold(*i.ModelEqualFold))
+	}
+	if i.ModelContainsFold != nil {
+		predicates = append(predicates, prediction.ModelContainsFold(*i.ModelContainsFold))
+	}
+	if i.ModelVersion != nil {
+		predicates = append(predicates, prediction.ModelVersionEQ(*i.ModelVersion))
+	}
+	if i.ModelVersionNEQ != nil {
+		predicates = append(predicates, prediction.ModelVersionNEQ(*i.ModelVersionNEQ))
+	}
+	if len(i.ModelVersionIn) > 0 {
+		predicates = append(predicates, prediction.ModelVersionIn(i.ModelVersionIn...))
+	}
+	if len(i.ModelVersionNotIn) > 0 {
+		predicates = append(predicates, prediction.ModelVersionNotIn(i.ModelVersionNotIn...))
+	}
+	if i.ModelVersionGT != nil {
+		predicates = append(predicates, prediction.ModelVersionGT(*i.ModelVersionGT))
+	}
+	if i.ModelVersionGTE != nil {
+		predicates = append(predicates, prediction.ModelVersionGTE(*i.ModelVersionGTE))
+	}
+	if i.ModelVersionLT != nil {
+		predicates = append(predicates, prediction.ModelVersionLT(*i.ModelVersionLT))
+	}
+	if i.ModelVersionLTE != nil {
+		predicates = append(predicates, prediction.ModelVersionLTE(*i.ModelVersionLTE))
+	}
+	if i.ModelVersionContains != nil {
+		predicates = append(predicates, prediction.ModelVersionContains(*i.ModelVersionContains))
+	}
+	if i.ModelVersionHasPrefix != nil {
+		predicates = append(predicates, prediction.ModelVersionHasPrefix(*i.ModelVersionHasPrefix))
+	}
+	if i.ModelVersionHasSuffix != nil {
+		predicates = append(predicates, prediction.ModelVersionHasSuffix(*i.ModelVersionHasSuffix))
+	}
+	if i.ModelVersionEqualFold != nil {
+		predicates = append(predicates, prediction.ModelVersionEqualFold(*i.ModelVersionEqualFold))
+	}
+	if i.ModelVersionContainsFold != nil {
+		predicates = append(predicates, prediction.ModelVersionContainsFold(*i.ModelVersionContainsFold))
+	}
+	if i.InputSha256 != nil {
+		predicates = append(predicates, prediction.InputSha256EQ(*i.InputSha256))
+	}
+	if i.InputSha256NEQ != nil {
+		predicates = append(predicates, prediction.InputSha256NEQ(*i.InputSha256NEQ))
+	}
+	if len(i.InputSha256In) > 0 {
+		predicates = append(predicates, prediction.InputSha256In(i.InputSha256In...))
+	}
+	if len(i.InputSha256NotIn) > 0 {
+		predicates = append(predicates, prediction.InputSha256NotIn(i.InputSha256NotIn...))
+	}
+	if i.InputSha256GT != nil {
+		predicates = append(predicates, prediction.InputSha256GT(*i.InputSha256GT))
+	}
+	if i.InputSha256GTE != nil {
+		predicates = append(predicates, prediction.InputSha256GTE(*i.InputSha256GTE))
+	}
+	if i.InputSha256LT != nil {
+		predicates = append(predicates, prediction.InputSha256LT(*i.InputSha256LT))
+	}
+	if i.InputSha256LTE != nil {
+		predicates = append(predicates, prediction.InputSha256LTE(*i.InputSha256LTE))
+	}
+	if i.InputSha256Contains != nil {
+		predicates = append(predicates, prediction.InputSha256Contains(*i.InputSha256Contains))
+	}
+	if i.InputSha256HasPrefix != nil {
+		predicates = append(predicates, prediction.InputSha256HasPrefix(*i.InputSha256HasPrefix))
+	}
+	if i.InputSha256HasSuffix != nil {
+		predicates = append(predicates, prediction.InputSha256HasSuffix(*i.InputSha256HasSuffix))
+	}
+	if i.InputSha256EqualFold != nil {
+		predicates = append(predicates, prediction.InputSha256EqualFold(*i.InputSha256EqualFold))
+	}
+	if i.InputSha256ContainsFold != nil {
+		predicates = append(predicates, prediction.InputSha256ContainsFold(*i.InputSha256ContainsFold))
+	}
+	if i.TopIndex != nil {
+		predicates = append(predicates, prediction.TopIndexEQ(*i.TopIndex))
+	}
+	if i.TopIndexNEQ != nil {
+		predicates = append(predicates, prediction.TopIndexNEQ(*i.TopIndexNEQ))
+	}
+	if len(i.TopIndexIn) > 0 {
+		predicates = append(predicates, prediction.TopIndexIn(i.TopIndexIn...))
+	}
+	if len(i.TopIndexNotIn) > 0 {
+		predicates = append(predicates, prediction.TopIndexNotIn(i.TopIndexNotIn...))
+	}
+	if i.TopIndexGT != nil {
+		predicates = append(predicates, prediction.TopIndexGT(*i.TopIndexGT))
+	}
+	if i.TopIndexGTE != nil {
+		predicates = append(predicates, prediction.TopIndexGTE(*i.TopIndexGTE))
+	}
+	if i.TopIndexLT != nil {
+		predicates = append(predicates, prediction.TopIndexLT(*i.TopIndexLT))
+	}
+	if i.TopIndexLTE != nil {
+		predicates = append(predicates, prediction.TopIndexLTE(*i.TopIndexLTE))
+	}
+	if i.TopLabel != nil {
+		predicates = append(predicates, prediction.TopLabelEQ(*i.TopLabel))
+	}
+	if i.TopLabelNEQ != nil {
+		predicates = append(predicates, prediction.TopLabelNEQ(*i.TopLabelNEQ))
+	}
+	if len(i.TopLabelIn) > 0 {
+		predicates = append(predicates, prediction.TopLabelIn(i.TopLabelIn...))
+	}
+	if len(i.TopLabelNotIn) > 0 {
+		predicates = append(predicates, prediction.TopLabelNotIn(i.TopLabelNotIn...))
+	}
+	if i.TopLabelGT != nil {
+		predicates = append(predicates, prediction.TopLabelGT(*i.TopLabelGT))
+	}
+	if i.TopLabelGTE != nil {
+		predicates = append(predicates, prediction.TopLabelGTE(*i.TopLabelGTE))
+	}
+	if i.TopLabelLT != nil {
+		predicates = append(predicates, prediction.TopLabelLT(*i.TopLabelLT))
+	}
+	if i.TopLabelLTE != nil {
+		predicates = append(predicates, prediction.TopLabelLTE(*i.TopLabelLTE))
+	}
+	if i.TopLabelContains != nil {
+		predicates = append(predicates, prediction.TopLabelContains(*i.TopLabelContains))
+	}
+	if i.TopLabelHasPrefix != nil {
+		predicates = append(predicates, prediction.TopLabelHasPrefix(*i.TopLabelHasPrefix))
+	}
+	if i.TopLabelHasSuffix != nil {
+		predicates = append(predicates, prediction.TopLabelHasSuffix(*i.TopLabelHasSuffix))
+	}
+	if i.TopLabelIsNil {
+		predicates = append(predicates, prediction.TopLabelIsNil())
+	}
+	if i.TopLabelNotNil {
+		predicates = append(predicates, prediction.TopLabelNotNil())
+	}
+	if i.TopLabelEqualFold != nil {
+		predicates = append(predicates, prediction.TopLabelEqualFold(*i.TopLabelEqualFold))
+	}
+	if i.TopLabelContainsFold != nil {
+		predicates = append(predicates, prediction.TopLabelContainsFold(*i.TopLabelContainsFold))
+	}
+	if i.TopScore != nil {
+		predicates = append(predicates, prediction.TopScoreEQ(*i.TopScore))
+	}
+	if i.TopScoreNEQ != nil {
+		predicates = append(predicates, prediction.TopScoreNEQ(*i.TopScoreNEQ))
+	}
+	if len(i.TopScoreIn) > 0 {
+		predicates = append(predicates, prediction.TopScoreIn(i.TopScoreIn...))
+	}
+	if len(i.TopScoreNotIn) > 0 {
+		predicates = append(predicates, prediction.TopScoreNotIn(i.TopScoreNotIn...))
+	}
+	if i.TopScoreGT != nil {
+		predicates = append(predicates, prediction.TopScoreGT(*i.TopScoreGT))
+	}
+	if i.TopScoreGTE != nil {
+		predicates = append(predicates, prediction.TopScoreGTE(*i.TopScoreGTE))
+	}
+	if i.TopScoreLT != nil {
+		predicates = append(predicates, prediction.TopScoreLT(*i.TopScoreLT))
+	}
+	if i.TopScoreLTE != nil {
+		predicates = append(predicates, prediction.TopScoreLTE(*i.TopScoreLTE))
+	}
+	if i.LatencyMs != nil {
+		predicates = append(predicates, prediction.LatencyMsEQ(*i.LatencyMs))
+	}
+	if i.LatencyMsNEQ != nil {
+		predicates = append(predicates, prediction.LatencyMsNEQ(*i.LatencyMsNEQ))
+	}
+	if len(i.LatencyMsIn) > 0 {
+		predicates = append(predicates, prediction.LatencyMsIn(i.LatencyMsIn...))
+	}
+	if len(i.LatencyMsNotIn) > 0 {
+		predicates = append(predicates, prediction.LatencyMsNotIn(i.LatencyMsNotIn...))
+	}
+	if i.LatencyMsGT != nil {
+		predicates = append(predicates, prediction.LatencyMsGT(*i.LatencyMsGT))
+	}
+	if i.LatencyMsGTE != nil {
+		predicates = append(predicates, prediction.LatencyMsGTE(*i.LatencyMsGTE))
+	}
+	if i.LatencyMsLT != nil {
+		predicates = append(predicates, prediction.LatencyMsLT(*i.LatencyMsLT))
+	}
+	if i.LatencyMsLTE != nil {
+		predicates = append(predicates, prediction.LatencyMsLTE(*i.LatencyMsLTE))
+	}
+	if i.Source != nil {
+		predicates = append(predicates, prediction.SourceEQ(*i.Source))
+	}
+	if i.SourceNEQ != nil {
+		predicates = append(predicates, prediction.SourceNEQ(*i.SourceNEQ))
+	}
+	if len(i.SourceIn) > 0 {
+		predicates = append(predicates, prediction.SourceIn(i.SourceIn...))
+	}
+	if len(i.SourceNotIn) > 0 {
+		predicates = append(predicates, prediction.SourceNotIn(i.SourceNotIn...))
+	}
+	if i.SourceGT != nil {
+		predicates = append(predicates, prediction.SourceGT(*i.SourceGT))
+	}
+	if i.SourceGTE != nil {
+		predicates = append(predicates, prediction.SourceGTE(*i.SourceGTE))
+	}
+	if i.SourceLT != nil {
+		predicates = append(predicates, prediction.SourceLT(*i.SourceLT))
+	}
+	if i.SourceLTE != nil {
+		predicates = append(predicates, prediction.SourceLTE(*i.SourceLTE))
+	}
+	if i.SourceContains != nil {
+		predicates = append(predicates, prediction.SourceContains(*i.SourceContains))
+	}
+	if i.SourceHasPrefix != nil {
+		predicates = append(predicates, prediction.SourceHasPrefix(*i.SourceHasPrefix))
+	}
+	if i.SourceHasSuffix != nil {
+		predicates = append(predicates, prediction.SourceHasSuffix(*i.SourceHasSuffix))
+	}
+	if i.SourceEqualFold != nil {
+		predicates = append(predicates, prediction.SourceEqualFold(*i.SourceEqualFold))
+	}
+	if i.SourceContainsFold != nil {
+		predicates = append(predicates, prediction.SourceContainsFold(*i.SourceContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, prediction.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, prediction.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, prediction.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, prediction.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, prediction.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, prediction.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, prediction.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, prediction.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+
+	if i.HasUser != nil {
+		p := prediction.HasUser()
+		if !*i.HasUser {
+			p = prediction.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasUserWith) > 0 {
+		with := make([]predicate.User, 0, len(i.HasUserWith))
+		for _, w := range i.HasUserWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasUserWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, prediction.HasUserWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyPredictionWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return prediction.And(predicates...), nil
+	}
+}
 
 // TaskWhereInput represents a where input for filtering Task queries.
 type TaskWhereInput struct {

@@ -14,8 +14,12 @@ import (
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/modelblob"
 	"github.com/taskmind/taskmind/ent/predicate"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/schema/priority"
+	"github.com/taskmind/taskmind/ent/schema/tensor"
 	"github.com/taskmind/taskmind/ent/session"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
@@ -30,12 +34,15 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIToken  = "APIToken"
-	TypeIdentity  = "Identity"
-	TypeLoginLink = "LoginLink"
-	TypeSession   = "Session"
-	TypeTask      = "Task"
-	TypeUser      = "User"
+	TypeAPIToken   = "APIToken"
+	TypeIdentity   = "Identity"
+	TypeLoginLink  = "LoginLink"
+	TypeMLModel    = "MLModel"
+	TypeModelBlob  = "ModelBlob"
+	TypePrediction = "Prediction"
+	TypeSession    = "Session"
+	TypeTask       = "Task"
+	TypeUser       = "User"
 )
 
 // APITokenMutation represents an operation that mutates the APIToken nodes in the graph.
@@ -2155,6 +2162,2788 @@ func (m *LoginLinkMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown LoginLink edge %s", name)
 }
 
+// MLModelMutation represents an operation that mutates the MLModel nodes in the graph.
+type MLModelMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	updated_at         *time.Time
+	name               *string
+	version            *string
+	description        *string
+	inputs             *[]tensor.Spec
+	appendinputs       []tensor.Spec
+	outputs            *[]tensor.Spec
+	appendoutputs      []tensor.Spec
+	labels             *[]string
+	appendlabels       []string
+	operators          *[]string
+	appendoperators    []string
+	sha256             *string
+	size_bytes         *int64
+	addsize_bytes      *int64
+	parameters         *int64
+	addparameters      *int64
+	builtin            *bool
+	clearedFields      map[string]struct{}
+	blob               *int
+	clearedblob        bool
+	uploaded_by        *int
+	cleareduploaded_by bool
+	done               bool
+	oldValue           func(context.Context) (*MLModel, error)
+	predicates         []predicate.MLModel
+}
+
+var _ ent.Mutation = (*MLModelMutation)(nil)
+
+// mlmodelOption allows management of the mutation configuration using functional options.
+type mlmodelOption func(*MLModelMutation)
+
+// newMLModelMutation creates new mutation for the MLModel entity.
+func newMLModelMutation(c config, op Op, opts ...mlmodelOption) *MLModelMutation {
+	m := &MLModelMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMLModel,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMLModelID sets the ID field of the mutation.
+func withMLModelID(id int) mlmodelOption {
+	return func(m *MLModelMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MLModel
+		)
+		m.oldValue = func(ctx context.Context) (*MLModel, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MLModel.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMLModel sets the old MLModel of the mutation.
+func withMLModel(node *MLModel) mlmodelOption {
+	return func(m *MLModelMutation) {
+		m.oldValue = func(context.Context) (*MLModel, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MLModelMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MLModelMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MLModelMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MLModelMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MLModel.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MLModelMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MLModelMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MLModelMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *MLModelMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *MLModelMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *MLModelMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetName sets the "name" field.
+func (m *MLModelMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *MLModelMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *MLModelMutation) ResetName() {
+	m.name = nil
+}
+
+// SetVersion sets the "version" field.
+func (m *MLModelMutation) SetVersion(s string) {
+	m.version = &s
+}
+
+// Version returns the value of the "version" field in the mutation.
+func (m *MLModelMutation) Version() (r string, exists bool) {
+	v := m.version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVersion returns the old "version" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVersion: %w", err)
+	}
+	return oldValue.Version, nil
+}
+
+// ResetVersion resets all changes to the "version" field.
+func (m *MLModelMutation) ResetVersion() {
+	m.version = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *MLModelMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *MLModelMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *MLModelMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetInputs sets the "inputs" field.
+func (m *MLModelMutation) SetInputs(t []tensor.Spec) {
+	m.inputs = &t
+	m.appendinputs = nil
+}
+
+// Inputs returns the value of the "inputs" field in the mutation.
+func (m *MLModelMutation) Inputs() (r []tensor.Spec, exists bool) {
+	v := m.inputs
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInputs returns the old "inputs" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldInputs(ctx context.Context) (v []tensor.Spec, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInputs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInputs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInputs: %w", err)
+	}
+	return oldValue.Inputs, nil
+}
+
+// AppendInputs adds t to the "inputs" field.
+func (m *MLModelMutation) AppendInputs(t []tensor.Spec) {
+	m.appendinputs = append(m.appendinputs, t...)
+}
+
+// AppendedInputs returns the list of values that were appended to the "inputs" field in this mutation.
+func (m *MLModelMutation) AppendedInputs() ([]tensor.Spec, bool) {
+	if len(m.appendinputs) == 0 {
+		return nil, false
+	}
+	return m.appendinputs, true
+}
+
+// ResetInputs resets all changes to the "inputs" field.
+func (m *MLModelMutation) ResetInputs() {
+	m.inputs = nil
+	m.appendinputs = nil
+}
+
+// SetOutputs sets the "outputs" field.
+func (m *MLModelMutation) SetOutputs(t []tensor.Spec) {
+	m.outputs = &t
+	m.appendoutputs = nil
+}
+
+// Outputs returns the value of the "outputs" field in the mutation.
+func (m *MLModelMutation) Outputs() (r []tensor.Spec, exists bool) {
+	v := m.outputs
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOutputs returns the old "outputs" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldOutputs(ctx context.Context) (v []tensor.Spec, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOutputs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOutputs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOutputs: %w", err)
+	}
+	return oldValue.Outputs, nil
+}
+
+// AppendOutputs adds t to the "outputs" field.
+func (m *MLModelMutation) AppendOutputs(t []tensor.Spec) {
+	m.appendoutputs = append(m.appendoutputs, t...)
+}
+
+// AppendedOutputs returns the list of values that were appended to the "outputs" field in this mutation.
+func (m *MLModelMutation) AppendedOutputs() ([]tensor.Spec, bool) {
+	if len(m.appendoutputs) == 0 {
+		return nil, false
+	}
+	return m.appendoutputs, true
+}
+
+// ResetOutputs resets all changes to the "outputs" field.
+func (m *MLModelMutation) ResetOutputs() {
+	m.outputs = nil
+	m.appendoutputs = nil
+}
+
+// SetLabels sets the "labels" field.
+func (m *MLModelMutation) SetLabels(s []string) {
+	m.labels = &s
+	m.appendlabels = nil
+}
+
+// Labels returns the value of the "labels" field in the mutation.
+func (m *MLModelMutation) Labels() (r []string, exists bool) {
+	v := m.labels
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLabels returns the old "labels" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldLabels(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLabels is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLabels requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLabels: %w", err)
+	}
+	return oldValue.Labels, nil
+}
+
+// AppendLabels adds s to the "labels" field.
+func (m *MLModelMutation) AppendLabels(s []string) {
+	m.appendlabels = append(m.appendlabels, s...)
+}
+
+// AppendedLabels returns the list of values that were appended to the "labels" field in this mutation.
+func (m *MLModelMutation) AppendedLabels() ([]string, bool) {
+	if len(m.appendlabels) == 0 {
+		return nil, false
+	}
+	return m.appendlabels, true
+}
+
+// ClearLabels clears the value of the "labels" field.
+func (m *MLModelMutation) ClearLabels() {
+	m.labels = nil
+	m.appendlabels = nil
+	m.clearedFields[mlmodel.FieldLabels] = struct{}{}
+}
+
+// LabelsCleared returns if the "labels" field was cleared in this mutation.
+func (m *MLModelMutation) LabelsCleared() bool {
+	_, ok := m.clearedFields[mlmodel.FieldLabels]
+	return ok
+}
+
+// ResetLabels resets all changes to the "labels" field.
+func (m *MLModelMutation) ResetLabels() {
+	m.labels = nil
+	m.appendlabels = nil
+	delete(m.clearedFields, mlmodel.FieldLabels)
+}
+
+// SetOperators sets the "operators" field.
+func (m *MLModelMutation) SetOperators(s []string) {
+	m.operators = &s
+	m.appendoperators = nil
+}
+
+// Operators returns the value of the "operators" field in the mutation.
+func (m *MLModelMutation) Operators() (r []string, exists bool) {
+	v := m.operators
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOperators returns the old "operators" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldOperators(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOperators is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOperators requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOperators: %w", err)
+	}
+	return oldValue.Operators, nil
+}
+
+// AppendOperators adds s to the "operators" field.
+func (m *MLModelMutation) AppendOperators(s []string) {
+	m.appendoperators = append(m.appendoperators, s...)
+}
+
+// AppendedOperators returns the list of values that were appended to the "operators" field in this mutation.
+func (m *MLModelMutation) AppendedOperators() ([]string, bool) {
+	if len(m.appendoperators) == 0 {
+		return nil, false
+	}
+	return m.appendoperators, true
+}
+
+// ClearOperators clears the value of the "operators" field.
+func (m *MLModelMutation) ClearOperators() {
+	m.operators = nil
+	m.appendoperators = nil
+	m.clearedFields[mlmodel.FieldOperators] = struct{}{}
+}
+
+// OperatorsCleared returns if the "operators" field was cleared in this mutation.
+func (m *MLModelMutation) OperatorsCleared() bool {
+	_, ok := m.clearedFields[mlmodel.FieldOperators]
+	return ok
+}
+
+// ResetOperators resets all changes to the "operators" field.
+func (m *MLModelMutation) ResetOperators() {
+	m.operators = nil
+	m.appendoperators = nil
+	delete(m.clearedFields, mlmodel.FieldOperators)
+}
+
+// SetSha256 sets the "sha256" field.
+func (m *MLModelMutation) SetSha256(s string) {
+	m.sha256 = &s
+}
+
+// Sha256 returns the value of the "sha256" field in the mutation.
+func (m *MLModelMutation) Sha256() (r string, exists bool) {
+	v := m.sha256
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSha256 returns the old "sha256" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldSha256(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSha256 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSha256 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSha256: %w", err)
+	}
+	return oldValue.Sha256, nil
+}
+
+// ResetSha256 resets all changes to the "sha256" field.
+func (m *MLModelMutation) ResetSha256() {
+	m.sha256 = nil
+}
+
+// SetSizeBytes sets the "size_bytes" field.
+func (m *MLModelMutation) SetSizeBytes(i int64) {
+	m.size_bytes = &i
+	m.addsize_bytes = nil
+}
+
+// SizeBytes returns the value of the "size_bytes" field in the mutation.
+func (m *MLModelMutation) SizeBytes() (r int64, exists bool) {
+	v := m.size_bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSizeBytes returns the old "size_bytes" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldSizeBytes(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSizeBytes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSizeBytes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSizeBytes: %w", err)
+	}
+	return oldValue.SizeBytes, nil
+}
+
+// AddSizeBytes adds i to the "size_bytes" field.
+func (m *MLModelMutation) AddSizeBytes(i int64) {
+	if m.addsize_bytes != nil {
+		*m.addsize_bytes += i
+	} else {
+		m.addsize_bytes = &i
+	}
+}
+
+// AddedSizeBytes returns the value that was added to the "size_bytes" field in this mutation.
+func (m *MLModelMutation) AddedSizeBytes() (r int64, exists bool) {
+	v := m.addsize_bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSizeBytes resets all changes to the "size_bytes" field.
+func (m *MLModelMutation) ResetSizeBytes() {
+	m.size_bytes = nil
+	m.addsize_bytes = nil
+}
+
+// SetParameters sets the "parameters" field.
+func (m *MLModelMutation) SetParameters(i int64) {
+	m.parameters = &i
+	m.addparameters = nil
+}
+
+// Parameters returns the value of the "parameters" field in the mutation.
+func (m *MLModelMutation) Parameters() (r int64, exists bool) {
+	v := m.parameters
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParameters returns the old "parameters" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldParameters(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParameters is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParameters requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParameters: %w", err)
+	}
+	return oldValue.Parameters, nil
+}
+
+// AddParameters adds i to the "parameters" field.
+func (m *MLModelMutation) AddParameters(i int64) {
+	if m.addparameters != nil {
+		*m.addparameters += i
+	} else {
+		m.addparameters = &i
+	}
+}
+
+// AddedParameters returns the value that was added to the "parameters" field in this mutation.
+func (m *MLModelMutation) AddedParameters() (r int64, exists bool) {
+	v := m.addparameters
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetParameters resets all changes to the "parameters" field.
+func (m *MLModelMutation) ResetParameters() {
+	m.parameters = nil
+	m.addparameters = nil
+}
+
+// SetBuiltin sets the "builtin" field.
+func (m *MLModelMutation) SetBuiltin(b bool) {
+	m.builtin = &b
+}
+
+// Builtin returns the value of the "builtin" field in the mutation.
+func (m *MLModelMutation) Builtin() (r bool, exists bool) {
+	v := m.builtin
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBuiltin returns the old "builtin" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldBuiltin(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBuiltin is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBuiltin requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBuiltin: %w", err)
+	}
+	return oldValue.Builtin, nil
+}
+
+// ResetBuiltin resets all changes to the "builtin" field.
+func (m *MLModelMutation) ResetBuiltin() {
+	m.builtin = nil
+}
+
+// SetUploadedByID sets the "uploaded_by_id" field.
+func (m *MLModelMutation) SetUploadedByID(i int) {
+	m.uploaded_by = &i
+}
+
+// UploadedByID returns the value of the "uploaded_by_id" field in the mutation.
+func (m *MLModelMutation) UploadedByID() (r int, exists bool) {
+	v := m.uploaded_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUploadedByID returns the old "uploaded_by_id" field's value of the MLModel entity.
+// If the MLModel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MLModelMutation) OldUploadedByID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUploadedByID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUploadedByID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUploadedByID: %w", err)
+	}
+	return oldValue.UploadedByID, nil
+}
+
+// ClearUploadedByID clears the value of the "uploaded_by_id" field.
+func (m *MLModelMutation) ClearUploadedByID() {
+	m.uploaded_by = nil
+	m.clearedFields[mlmodel.FieldUploadedByID] = struct{}{}
+}
+
+// UploadedByIDCleared returns if the "uploaded_by_id" field was cleared in this mutation.
+func (m *MLModelMutation) UploadedByIDCleared() bool {
+	_, ok := m.clearedFields[mlmodel.FieldUploadedByID]
+	return ok
+}
+
+// ResetUploadedByID resets all changes to the "uploaded_by_id" field.
+func (m *MLModelMutation) ResetUploadedByID() {
+	m.uploaded_by = nil
+	delete(m.clearedFields, mlmodel.FieldUploadedByID)
+}
+
+// SetBlobID sets the "blob" edge to the ModelBlob entity by id.
+func (m *MLModelMutation) SetBlobID(id int) {
+	m.blob = &id
+}
+
+// ClearBlob clears the "blob" edge to the ModelBlob entity.
+func (m *MLModelMutation) ClearBlob() {
+	m.clearedblob = true
+}
+
+// BlobCleared reports if the "blob" edge to the ModelBlob entity was cleared.
+func (m *MLModelMutation) BlobCleared() bool {
+	return m.clearedblob
+}
+
+// BlobID returns the "blob" edge ID in the mutation.
+func (m *MLModelMutation) BlobID() (id int, exists bool) {
+	if m.blob != nil {
+		return *m.blob, true
+	}
+	return
+}
+
+// BlobIDs returns the "blob" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// BlobID instead. It exists only for internal usage by the builders.
+func (m *MLModelMutation) BlobIDs() (ids []int) {
+	if id := m.blob; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetBlob resets all changes to the "blob" edge.
+func (m *MLModelMutation) ResetBlob() {
+	m.blob = nil
+	m.clearedblob = false
+}
+
+// ClearUploadedBy clears the "uploaded_by" edge to the User entity.
+func (m *MLModelMutation) ClearUploadedBy() {
+	m.cleareduploaded_by = true
+	m.clearedFields[mlmodel.FieldUploadedByID] = struct{}{}
+}
+
+// UploadedByCleared reports if the "uploaded_by" edge to the User entity was cleared.
+func (m *MLModelMutation) UploadedByCleared() bool {
+	return m.UploadedByIDCleared() || m.cleareduploaded_by
+}
+
+// UploadedByIDs returns the "uploaded_by" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UploadedByID instead. It exists only for internal usage by the builders.
+func (m *MLModelMutation) UploadedByIDs() (ids []int) {
+	if id := m.uploaded_by; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUploadedBy resets all changes to the "uploaded_by" edge.
+func (m *MLModelMutation) ResetUploadedBy() {
+	m.uploaded_by = nil
+	m.cleareduploaded_by = false
+}
+
+// Where appends a list predicates to the MLModelMutation builder.
+func (m *MLModelMutation) Where(ps ...predicate.MLModel) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MLModelMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MLModelMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MLModel, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MLModelMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MLModelMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MLModel).
+func (m *MLModelMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MLModelMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.created_at != nil {
+		fields = append(fields, mlmodel.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, mlmodel.FieldUpdatedAt)
+	}
+	if m.name != nil {
+		fields = append(fields, mlmodel.FieldName)
+	}
+	if m.version != nil {
+		fields = append(fields, mlmodel.FieldVersion)
+	}
+	if m.description != nil {
+		fields = append(fields, mlmodel.FieldDescription)
+	}
+	if m.inputs != nil {
+		fields = append(fields, mlmodel.FieldInputs)
+	}
+	if m.outputs != nil {
+		fields = append(fields, mlmodel.FieldOutputs)
+	}
+	if m.labels != nil {
+		fields = append(fields, mlmodel.FieldLabels)
+	}
+	if m.operators != nil {
+		fields = append(fields, mlmodel.FieldOperators)
+	}
+	if m.sha256 != nil {
+		fields = append(fields, mlmodel.FieldSha256)
+	}
+	if m.size_bytes != nil {
+		fields = append(fields, mlmodel.FieldSizeBytes)
+	}
+	if m.parameters != nil {
+		fields = append(fields, mlmodel.FieldParameters)
+	}
+	if m.builtin != nil {
+		fields = append(fields, mlmodel.FieldBuiltin)
+	}
+	if m.uploaded_by != nil {
+		fields = append(fields, mlmodel.FieldUploadedByID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MLModelMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case mlmodel.FieldCreatedAt:
+		return m.CreatedAt()
+	case mlmodel.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case mlmodel.FieldName:
+		return m.Name()
+	case mlmodel.FieldVersion:
+		return m.Version()
+	case mlmodel.FieldDescription:
+		return m.Description()
+	case mlmodel.FieldInputs:
+		return m.Inputs()
+	case mlmodel.FieldOutputs:
+		return m.Outputs()
+	case mlmodel.FieldLabels:
+		return m.Labels()
+	case mlmodel.FieldOperators:
+		return m.Operators()
+	case mlmodel.FieldSha256:
+		return m.Sha256()
+	case mlmodel.FieldSizeBytes:
+		return m.SizeBytes()
+	case mlmodel.FieldParameters:
+		return m.Parameters()
+	case mlmodel.FieldBuiltin:
+		return m.Builtin()
+	case mlmodel.FieldUploadedByID:
+		return m.UploadedByID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MLModelMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case mlmodel.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case mlmodel.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case mlmodel.FieldName:
+		return m.OldName(ctx)
+	case mlmodel.FieldVersion:
+		return m.OldVersion(ctx)
+	case mlmodel.FieldDescription:
+		return m.OldDescription(ctx)
+	case mlmodel.FieldInputs:
+		return m.OldInputs(ctx)
+	case mlmodel.FieldOutputs:
+		return m.OldOutputs(ctx)
+	case mlmodel.FieldLabels:
+		return m.OldLabels(ctx)
+	case mlmodel.FieldOperators:
+		return m.OldOperators(ctx)
+	case mlmodel.FieldSha256:
+		return m.OldSha256(ctx)
+	case mlmodel.FieldSizeBytes:
+		return m.OldSizeBytes(ctx)
+	case mlmodel.FieldParameters:
+		return m.OldParameters(ctx)
+	case mlmodel.FieldBuiltin:
+		return m.OldBuiltin(ctx)
+	case mlmodel.FieldUploadedByID:
+		return m.OldUploadedByID(ctx)
+	}
+	return nil, fmt.Errorf("unknown MLModel field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MLModelMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case mlmodel.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case mlmodel.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case mlmodel.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case mlmodel.FieldVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVersion(v)
+		return nil
+	case mlmodel.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case mlmodel.FieldInputs:
+		v, ok := value.([]tensor.Spec)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInputs(v)
+		return nil
+	case mlmodel.FieldOutputs:
+		v, ok := value.([]tensor.Spec)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOutputs(v)
+		return nil
+	case mlmodel.FieldLabels:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLabels(v)
+		return nil
+	case mlmodel.FieldOperators:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOperators(v)
+		return nil
+	case mlmodel.FieldSha256:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSha256(v)
+		return nil
+	case mlmodel.FieldSizeBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSizeBytes(v)
+		return nil
+	case mlmodel.FieldParameters:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParameters(v)
+		return nil
+	case mlmodel.FieldBuiltin:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBuiltin(v)
+		return nil
+	case mlmodel.FieldUploadedByID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUploadedByID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MLModel field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MLModelMutation) AddedFields() []string {
+	var fields []string
+	if m.addsize_bytes != nil {
+		fields = append(fields, mlmodel.FieldSizeBytes)
+	}
+	if m.addparameters != nil {
+		fields = append(fields, mlmodel.FieldParameters)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MLModelMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case mlmodel.FieldSizeBytes:
+		return m.AddedSizeBytes()
+	case mlmodel.FieldParameters:
+		return m.AddedParameters()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MLModelMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case mlmodel.FieldSizeBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSizeBytes(v)
+		return nil
+	case mlmodel.FieldParameters:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddParameters(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MLModel numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MLModelMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(mlmodel.FieldLabels) {
+		fields = append(fields, mlmodel.FieldLabels)
+	}
+	if m.FieldCleared(mlmodel.FieldOperators) {
+		fields = append(fields, mlmodel.FieldOperators)
+	}
+	if m.FieldCleared(mlmodel.FieldUploadedByID) {
+		fields = append(fields, mlmodel.FieldUploadedByID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MLModelMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MLModelMutation) ClearField(name string) error {
+	switch name {
+	case mlmodel.FieldLabels:
+		m.ClearLabels()
+		return nil
+	case mlmodel.FieldOperators:
+		m.ClearOperators()
+		return nil
+	case mlmodel.FieldUploadedByID:
+		m.ClearUploadedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown MLModel nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MLModelMutation) ResetField(name string) error {
+	switch name {
+	case mlmodel.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case mlmodel.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case mlmodel.FieldName:
+		m.ResetName()
+		return nil
+	case mlmodel.FieldVersion:
+		m.ResetVersion()
+		return nil
+	case mlmodel.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case mlmodel.FieldInputs:
+		m.ResetInputs()
+		return nil
+	case mlmodel.FieldOutputs:
+		m.ResetOutputs()
+		return nil
+	case mlmodel.FieldLabels:
+		m.ResetLabels()
+		return nil
+	case mlmodel.FieldOperators:
+		m.ResetOperators()
+		return nil
+	case mlmodel.FieldSha256:
+		m.ResetSha256()
+		return nil
+	case mlmodel.FieldSizeBytes:
+		m.ResetSizeBytes()
+		return nil
+	case mlmodel.FieldParameters:
+		m.ResetParameters()
+		return nil
+	case mlmodel.FieldBuiltin:
+		m.ResetBuiltin()
+		return nil
+	case mlmodel.FieldUploadedByID:
+		m.ResetUploadedByID()
+		return nil
+	}
+	return fmt.Errorf("unknown MLModel field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MLModelMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.blob != nil {
+		edges = append(edges, mlmodel.EdgeBlob)
+	}
+	if m.uploaded_by != nil {
+		edges = append(edges, mlmodel.EdgeUploadedBy)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MLModelMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case mlmodel.EdgeBlob:
+		if id := m.blob; id != nil {
+			return []ent.Value{*id}
+		}
+	case mlmodel.EdgeUploadedBy:
+		if id := m.uploaded_by; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MLModelMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MLModelMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MLModelMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedblob {
+		edges = append(edges, mlmodel.EdgeBlob)
+	}
+	if m.cleareduploaded_by {
+		edges = append(edges, mlmodel.EdgeUploadedBy)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MLModelMutation) EdgeCleared(name string) bool {
+	switch name {
+	case mlmodel.EdgeBlob:
+		return m.clearedblob
+	case mlmodel.EdgeUploadedBy:
+		return m.cleareduploaded_by
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MLModelMutation) ClearEdge(name string) error {
+	switch name {
+	case mlmodel.EdgeBlob:
+		m.ClearBlob()
+		return nil
+	case mlmodel.EdgeUploadedBy:
+		m.ClearUploadedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown MLModel unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MLModelMutation) ResetEdge(name string) error {
+	switch name {
+	case mlmodel.EdgeBlob:
+		m.ResetBlob()
+		return nil
+	case mlmodel.EdgeUploadedBy:
+		m.ResetUploadedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown MLModel edge %s", name)
+}
+
+// ModelBlobMutation represents an operation that mutates the ModelBlob nodes in the graph.
+type ModelBlobMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	data          *[]byte
+	clearedFields map[string]struct{}
+	model         *int
+	clearedmodel  bool
+	done          bool
+	oldValue      func(context.Context) (*ModelBlob, error)
+	predicates    []predicate.ModelBlob
+}
+
+var _ ent.Mutation = (*ModelBlobMutation)(nil)
+
+// modelblobOption allows management of the mutation configuration using functional options.
+type modelblobOption func(*ModelBlobMutation)
+
+// newModelBlobMutation creates new mutation for the ModelBlob entity.
+func newModelBlobMutation(c config, op Op, opts ...modelblobOption) *ModelBlobMutation {
+	m := &ModelBlobMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeModelBlob,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withModelBlobID sets the ID field of the mutation.
+func withModelBlobID(id int) modelblobOption {
+	return func(m *ModelBlobMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ModelBlob
+		)
+		m.oldValue = func(ctx context.Context) (*ModelBlob, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ModelBlob.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withModelBlob sets the old ModelBlob of the mutation.
+func withModelBlob(node *ModelBlob) modelblobOption {
+	return func(m *ModelBlobMutation) {
+		m.oldValue = func(context.Context) (*ModelBlob, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ModelBlobMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ModelBlobMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ModelBlobMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ModelBlobMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ModelBlob.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetData sets the "data" field.
+func (m *ModelBlobMutation) SetData(b []byte) {
+	m.data = &b
+}
+
+// Data returns the value of the "data" field in the mutation.
+func (m *ModelBlobMutation) Data() (r []byte, exists bool) {
+	v := m.data
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldData returns the old "data" field's value of the ModelBlob entity.
+// If the ModelBlob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ModelBlobMutation) OldData(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldData is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldData requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldData: %w", err)
+	}
+	return oldValue.Data, nil
+}
+
+// ResetData resets all changes to the "data" field.
+func (m *ModelBlobMutation) ResetData() {
+	m.data = nil
+}
+
+// SetModelID sets the "model_id" field.
+func (m *ModelBlobMutation) SetModelID(i int) {
+	m.model = &i
+}
+
+// ModelID returns the value of the "model_id" field in the mutation.
+func (m *ModelBlobMutation) ModelID() (r int, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModelID returns the old "model_id" field's value of the ModelBlob entity.
+// If the ModelBlob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ModelBlobMutation) OldModelID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModelID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModelID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModelID: %w", err)
+	}
+	return oldValue.ModelID, nil
+}
+
+// ResetModelID resets all changes to the "model_id" field.
+func (m *ModelBlobMutation) ResetModelID() {
+	m.model = nil
+}
+
+// ClearModel clears the "model" edge to the MLModel entity.
+func (m *ModelBlobMutation) ClearModel() {
+	m.clearedmodel = true
+	m.clearedFields[modelblob.FieldModelID] = struct{}{}
+}
+
+// ModelCleared reports if the "model" edge to the MLModel entity was cleared.
+func (m *ModelBlobMutation) ModelCleared() bool {
+	return m.clearedmodel
+}
+
+// ModelIDs returns the "model" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ModelID instead. It exists only for internal usage by the builders.
+func (m *ModelBlobMutation) ModelIDs() (ids []int) {
+	if id := m.model; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetModel resets all changes to the "model" edge.
+func (m *ModelBlobMutation) ResetModel() {
+	m.model = nil
+	m.clearedmodel = false
+}
+
+// Where appends a list predicates to the ModelBlobMutation builder.
+func (m *ModelBlobMutation) Where(ps ...predicate.ModelBlob) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ModelBlobMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ModelBlobMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ModelBlob, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ModelBlobMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ModelBlobMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ModelBlob).
+func (m *ModelBlobMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ModelBlobMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.data != nil {
+		fields = append(fields, modelblob.FieldData)
+	}
+	if m.model != nil {
+		fields = append(fields, modelblob.FieldModelID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ModelBlobMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case modelblob.FieldData:
+		return m.Data()
+	case modelblob.FieldModelID:
+		return m.ModelID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ModelBlobMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case modelblob.FieldData:
+		return m.OldData(ctx)
+	case modelblob.FieldModelID:
+		return m.OldModelID(ctx)
+	}
+	return nil, fmt.Errorf("unknown ModelBlob field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ModelBlobMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case modelblob.FieldData:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetData(v)
+		return nil
+	case modelblob.FieldModelID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModelID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ModelBlob field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ModelBlobMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ModelBlobMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ModelBlobMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ModelBlob numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ModelBlobMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ModelBlobMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ModelBlobMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ModelBlob nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ModelBlobMutation) ResetField(name string) error {
+	switch name {
+	case modelblob.FieldData:
+		m.ResetData()
+		return nil
+	case modelblob.FieldModelID:
+		m.ResetModelID()
+		return nil
+	}
+	return fmt.Errorf("unknown ModelBlob field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ModelBlobMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.model != nil {
+		edges = append(edges, modelblob.EdgeModel)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ModelBlobMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case modelblob.EdgeModel:
+		if id := m.model; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ModelBlobMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ModelBlobMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ModelBlobMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedmodel {
+		edges = append(edges, modelblob.EdgeModel)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ModelBlobMutation) EdgeCleared(name string) bool {
+	switch name {
+	case modelblob.EdgeModel:
+		return m.clearedmodel
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ModelBlobMutation) ClearEdge(name string) error {
+	switch name {
+	case modelblob.EdgeModel:
+		m.ClearModel()
+		return nil
+	}
+	return fmt.Errorf("unknown ModelBlob unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ModelBlobMutation) ResetEdge(name string) error {
+	switch name {
+	case modelblob.EdgeModel:
+		m.ResetModel()
+		return nil
+	}
+	return fmt.Errorf("unknown ModelBlob edge %s", name)
+}
+
+// PredictionMutation represents an operation that mutates the Prediction nodes in the graph.
+type PredictionMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	model         *string
+	model_version *string
+	input_sha256  *string
+	top_index     *int
+	addtop_index  *int
+	top_label     *string
+	top_score     *float64
+	addtop_score  *float64
+	latency_ms    *float64
+	addlatency_ms *float64
+	source        *string
+	created_at    *time.Time
+	clearedFields map[string]struct{}
+	user          *int
+	cleareduser   bool
+	done          bool
+	oldValue      func(context.Context) (*Prediction, error)
+	predicates    []predicate.Prediction
+}
+
+var _ ent.Mutation = (*PredictionMutation)(nil)
+
+// predictionOption allows management of the mutation configuration using functional options.
+type predictionOption func(*PredictionMutation)
+
+// newPredictionMutation creates new mutation for the Prediction entity.
+func newPredictionMutation(c config, op Op, opts ...predictionOption) *PredictionMutation {
+	m := &PredictionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePrediction,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPredictionID sets the ID field of the mutation.
+func withPredictionID(id int) predictionOption {
+	return func(m *PredictionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Prediction
+		)
+		m.oldValue = func(ctx context.Context) (*Prediction, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Prediction.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPrediction sets the old Prediction of the mutation.
+func withPrediction(node *Prediction) predictionOption {
+	return func(m *PredictionMutation) {
+		m.oldValue = func(context.Context) (*Prediction, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PredictionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PredictionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PredictionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PredictionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Prediction.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *PredictionMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *PredictionMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (m *PredictionMutation) ClearUserID() {
+	m.user = nil
+	m.clearedFields[prediction.FieldUserID] = struct{}{}
+}
+
+// UserIDCleared returns if the "user_id" field was cleared in this mutation.
+func (m *PredictionMutation) UserIDCleared() bool {
+	_, ok := m.clearedFields[prediction.FieldUserID]
+	return ok
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *PredictionMutation) ResetUserID() {
+	m.user = nil
+	delete(m.clearedFields, prediction.FieldUserID)
+}
+
+// SetModel sets the "model" field.
+func (m *PredictionMutation) SetModel(s string) {
+	m.model = &s
+}
+
+// Model returns the value of the "model" field in the mutation.
+func (m *PredictionMutation) Model() (r string, exists bool) {
+	v := m.model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModel returns the old "model" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldModel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModel: %w", err)
+	}
+	return oldValue.Model, nil
+}
+
+// ResetModel resets all changes to the "model" field.
+func (m *PredictionMutation) ResetModel() {
+	m.model = nil
+}
+
+// SetModelVersion sets the "model_version" field.
+func (m *PredictionMutation) SetModelVersion(s string) {
+	m.model_version = &s
+}
+
+// ModelVersion returns the value of the "model_version" field in the mutation.
+func (m *PredictionMutation) ModelVersion() (r string, exists bool) {
+	v := m.model_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldModelVersion returns the old "model_version" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldModelVersion(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldModelVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldModelVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldModelVersion: %w", err)
+	}
+	return oldValue.ModelVersion, nil
+}
+
+// ResetModelVersion resets all changes to the "model_version" field.
+func (m *PredictionMutation) ResetModelVersion() {
+	m.model_version = nil
+}
+
+// SetInputSha256 sets the "input_sha256" field.
+func (m *PredictionMutation) SetInputSha256(s string) {
+	m.input_sha256 = &s
+}
+
+// InputSha256 returns the value of the "input_sha256" field in the mutation.
+func (m *PredictionMutation) InputSha256() (r string, exists bool) {
+	v := m.input_sha256
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInputSha256 returns the old "input_sha256" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldInputSha256(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInputSha256 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInputSha256 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInputSha256: %w", err)
+	}
+	return oldValue.InputSha256, nil
+}
+
+// ResetInputSha256 resets all changes to the "input_sha256" field.
+func (m *PredictionMutation) ResetInputSha256() {
+	m.input_sha256 = nil
+}
+
+// SetTopIndex sets the "top_index" field.
+func (m *PredictionMutation) SetTopIndex(i int) {
+	m.top_index = &i
+	m.addtop_index = nil
+}
+
+// TopIndex returns the value of the "top_index" field in the mutation.
+func (m *PredictionMutation) TopIndex() (r int, exists bool) {
+	v := m.top_index
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopIndex returns the old "top_index" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldTopIndex(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopIndex is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopIndex requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopIndex: %w", err)
+	}
+	return oldValue.TopIndex, nil
+}
+
+// AddTopIndex adds i to the "top_index" field.
+func (m *PredictionMutation) AddTopIndex(i int) {
+	if m.addtop_index != nil {
+		*m.addtop_index += i
+	} else {
+		m.addtop_index = &i
+	}
+}
+
+// AddedTopIndex returns the value that was added to the "top_index" field in this mutation.
+func (m *PredictionMutation) AddedTopIndex() (r int, exists bool) {
+	v := m.addtop_index
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTopIndex resets all changes to the "top_index" field.
+func (m *PredictionMutation) ResetTopIndex() {
+	m.top_index = nil
+	m.addtop_index = nil
+}
+
+// SetTopLabel sets the "top_label" field.
+func (m *PredictionMutation) SetTopLabel(s string) {
+	m.top_label = &s
+}
+
+// TopLabel returns the value of the "top_label" field in the mutation.
+func (m *PredictionMutation) TopLabel() (r string, exists bool) {
+	v := m.top_label
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopLabel returns the old "top_label" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldTopLabel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopLabel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopLabel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopLabel: %w", err)
+	}
+	return oldValue.TopLabel, nil
+}
+
+// ClearTopLabel clears the value of the "top_label" field.
+func (m *PredictionMutation) ClearTopLabel() {
+	m.top_label = nil
+	m.clearedFields[prediction.FieldTopLabel] = struct{}{}
+}
+
+// TopLabelCleared returns if the "top_label" field was cleared in this mutation.
+func (m *PredictionMutation) TopLabelCleared() bool {
+	_, ok := m.clearedFields[prediction.FieldTopLabel]
+	return ok
+}
+
+// ResetTopLabel resets all changes to the "top_label" field.
+func (m *PredictionMutation) ResetTopLabel() {
+	m.top_label = nil
+	delete(m.clearedFields, prediction.FieldTopLabel)
+}
+
+// SetTopScore sets the "top_score" field.
+func (m *PredictionMutation) SetTopScore(f float64) {
+	m.top_score = &f
+	m.addtop_score = nil
+}
+
+// TopScore returns the value of the "top_score" field in the mutation.
+func (m *PredictionMutation) TopScore() (r float64, exists bool) {
+	v := m.top_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTopScore returns the old "top_score" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldTopScore(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTopScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTopScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTopScore: %w", err)
+	}
+	return oldValue.TopScore, nil
+}
+
+// AddTopScore adds f to the "top_score" field.
+func (m *PredictionMutation) AddTopScore(f float64) {
+	if m.addtop_score != nil {
+		*m.addtop_score += f
+	} else {
+		m.addtop_score = &f
+	}
+}
+
+// AddedTopScore returns the value that was added to the "top_score" field in this mutation.
+func (m *PredictionMutation) AddedTopScore() (r float64, exists bool) {
+	v := m.addtop_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTopScore resets all changes to the "top_score" field.
+func (m *PredictionMutation) ResetTopScore() {
+	m.top_score = nil
+	m.addtop_score = nil
+}
+
+// SetLatencyMs sets the "latency_ms" field.
+func (m *PredictionMutation) SetLatencyMs(f float64) {
+	m.latency_ms = &f
+	m.addlatency_ms = nil
+}
+
+// LatencyMs returns the value of the "latency_ms" field in the mutation.
+func (m *PredictionMutation) LatencyMs() (r float64, exists bool) {
+	v := m.latency_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyMs returns the old "latency_ms" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldLatencyMs(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyMs: %w", err)
+	}
+	return oldValue.LatencyMs, nil
+}
+
+// AddLatencyMs adds f to the "latency_ms" field.
+func (m *PredictionMutation) AddLatencyMs(f float64) {
+	if m.addlatency_ms != nil {
+		*m.addlatency_ms += f
+	} else {
+		m.addlatency_ms = &f
+	}
+}
+
+// AddedLatencyMs returns the value that was added to the "latency_ms" field in this mutation.
+func (m *PredictionMutation) AddedLatencyMs() (r float64, exists bool) {
+	v := m.addlatency_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLatencyMs resets all changes to the "latency_ms" field.
+func (m *PredictionMutation) ResetLatencyMs() {
+	m.latency_ms = nil
+	m.addlatency_ms = nil
+}
+
+// SetSource sets the "source" field.
+func (m *PredictionMutation) SetSource(s string) {
+	m.source = &s
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *PredictionMutation) Source() (r string, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *PredictionMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PredictionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PredictionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Prediction entity.
+// If the Prediction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PredictionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PredictionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *PredictionMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[prediction.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *PredictionMutation) UserCleared() bool {
+	return m.UserIDCleared() || m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *PredictionMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *PredictionMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the PredictionMutation builder.
+func (m *PredictionMutation) Where(ps ...predicate.Prediction) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PredictionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PredictionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Prediction, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PredictionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PredictionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Prediction).
+func (m *PredictionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PredictionMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.user != nil {
+		fields = append(fields, prediction.FieldUserID)
+	}
+	if m.model != nil {
+		fields = append(fields, prediction.FieldModel)
+	}
+	if m.model_version != nil {
+		fields = append(fields, prediction.FieldModelVersion)
+	}
+	if m.input_sha256 != nil {
+		fields = append(fields, prediction.FieldInputSha256)
+	}
+	if m.top_index != nil {
+		fields = append(fields, prediction.FieldTopIndex)
+	}
+	if m.top_label != nil {
+		fields = append(fields, prediction.FieldTopLabel)
+	}
+	if m.top_score != nil {
+		fields = append(fields, prediction.FieldTopScore)
+	}
+	if m.latency_ms != nil {
+		fields = append(fields, prediction.FieldLatencyMs)
+	}
+	if m.source != nil {
+		fields = append(fields, prediction.FieldSource)
+	}
+	if m.created_at != nil {
+		fields = append(fields, prediction.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PredictionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case prediction.FieldUserID:
+		return m.UserID()
+	case prediction.FieldModel:
+		return m.Model()
+	case prediction.FieldModelVersion:
+		return m.ModelVersion()
+	case prediction.FieldInputSha256:
+		return m.InputSha256()
+	case prediction.FieldTopIndex:
+		return m.TopIndex()
+	case prediction.FieldTopLabel:
+		return m.TopLabel()
+	case prediction.FieldTopScore:
+		return m.TopScore()
+	case prediction.FieldLatencyMs:
+		return m.LatencyMs()
+	case prediction.FieldSource:
+		return m.Source()
+	case prediction.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PredictionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case prediction.FieldUserID:
+		return m.OldUserID(ctx)
+	case prediction.FieldModel:
+		return m.OldModel(ctx)
+	case prediction.FieldModelVersion:
+		return m.OldModelVersion(ctx)
+	case prediction.FieldInputSha256:
+		return m.OldInputSha256(ctx)
+	case prediction.FieldTopIndex:
+		return m.OldTopIndex(ctx)
+	case prediction.FieldTopLabel:
+		return m.OldTopLabel(ctx)
+	case prediction.FieldTopScore:
+		return m.OldTopScore(ctx)
+	case prediction.FieldLatencyMs:
+		return m.OldLatencyMs(ctx)
+	case prediction.FieldSource:
+		return m.OldSource(ctx)
+	case prediction.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Prediction field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PredictionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case prediction.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case prediction.FieldModel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModel(v)
+		return nil
+	case prediction.FieldModelVersion:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetModelVersion(v)
+		return nil
+	case prediction.FieldInputSha256:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInputSha256(v)
+		return nil
+	case prediction.FieldTopIndex:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopIndex(v)
+		return nil
+	case prediction.FieldTopLabel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopLabel(v)
+		return nil
+	case prediction.FieldTopScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTopScore(v)
+		return nil
+	case prediction.FieldLatencyMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyMs(v)
+		return nil
+	case prediction.FieldSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case prediction.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Prediction field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PredictionMutation) AddedFields() []string {
+	var fields []string
+	if m.addtop_index != nil {
+		fields = append(fields, prediction.FieldTopIndex)
+	}
+	if m.addtop_score != nil {
+		fields = append(fields, prediction.FieldTopScore)
+	}
+	if m.addlatency_ms != nil {
+		fields = append(fields, prediction.FieldLatencyMs)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PredictionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case prediction.FieldTopIndex:
+		return m.AddedTopIndex()
+	case prediction.FieldTopScore:
+		return m.AddedTopScore()
+	case prediction.FieldLatencyMs:
+		return m.AddedLatencyMs()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PredictionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case prediction.FieldTopIndex:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTopIndex(v)
+		return nil
+	case prediction.FieldTopScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTopScore(v)
+		return nil
+	case prediction.FieldLatencyMs:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyMs(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Prediction numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PredictionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(prediction.FieldUserID) {
+		fields = append(fields, prediction.FieldUserID)
+	}
+	if m.FieldCleared(prediction.FieldTopLabel) {
+		fields = append(fields, prediction.FieldTopLabel)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PredictionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PredictionMutation) ClearField(name string) error {
+	switch name {
+	case prediction.FieldUserID:
+		m.ClearUserID()
+		return nil
+	case prediction.FieldTopLabel:
+		m.ClearTopLabel()
+		return nil
+	}
+	return fmt.Errorf("unknown Prediction nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PredictionMutation) ResetField(name string) error {
+	switch name {
+	case prediction.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case prediction.FieldModel:
+		m.ResetModel()
+		return nil
+	case prediction.FieldModelVersion:
+		m.ResetModelVersion()
+		return nil
+	case prediction.FieldInputSha256:
+		m.ResetInputSha256()
+		return nil
+	case prediction.FieldTopIndex:
+		m.ResetTopIndex()
+		return nil
+	case prediction.FieldTopLabel:
+		m.ResetTopLabel()
+		return nil
+	case prediction.FieldTopScore:
+		m.ResetTopScore()
+		return nil
+	case prediction.FieldLatencyMs:
+		m.ResetLatencyMs()
+		return nil
+	case prediction.FieldSource:
+		m.ResetSource()
+		return nil
+	case prediction.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Prediction field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PredictionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, prediction.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PredictionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case prediction.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PredictionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PredictionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PredictionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, prediction.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PredictionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case prediction.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PredictionMutation) ClearEdge(name string) error {
+	switch name {
+	case prediction.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Prediction unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PredictionMutation) ResetEdge(name string) error {
+	switch name {
+	case prediction.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown Prediction edge %s", name)
+}
+
 // SessionMutation represents an operation that mutates the Session nodes in the graph.
 type SessionMutation struct {
 	config
@@ -3705,6 +6494,12 @@ type UserMutation struct {
 	login_links        map[int]struct{}
 	removedlogin_links map[int]struct{}
 	clearedlogin_links bool
+	models             map[int]struct{}
+	removedmodels      map[int]struct{}
+	clearedmodels      bool
+	predictions        map[int]struct{}
+	removedpredictions map[int]struct{}
+	clearedpredictions bool
 	done               bool
 	oldValue           func(context.Context) (*User, error)
 	predicates         []predicate.User
@@ -4343,6 +7138,114 @@ func (m *UserMutation) ResetLoginLinks() {
 	m.removedlogin_links = nil
 }
 
+// AddModelIDs adds the "models" edge to the MLModel entity by ids.
+func (m *UserMutation) AddModelIDs(ids ...int) {
+	if m.models == nil {
+		m.models = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.models[ids[i]] = struct{}{}
+	}
+}
+
+// ClearModels clears the "models" edge to the MLModel entity.
+func (m *UserMutation) ClearModels() {
+	m.clearedmodels = true
+}
+
+// ModelsCleared reports if the "models" edge to the MLModel entity was cleared.
+func (m *UserMutation) ModelsCleared() bool {
+	return m.clearedmodels
+}
+
+// RemoveModelIDs removes the "models" edge to the MLModel entity by IDs.
+func (m *UserMutation) RemoveModelIDs(ids ...int) {
+	if m.removedmodels == nil {
+		m.removedmodels = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.models, ids[i])
+		m.removedmodels[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedModels returns the removed IDs of the "models" edge to the MLModel entity.
+func (m *UserMutation) RemovedModelsIDs() (ids []int) {
+	for id := range m.removedmodels {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ModelsIDs returns the "models" edge IDs in the mutation.
+func (m *UserMutation) ModelsIDs() (ids []int) {
+	for id := range m.models {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetModels resets all changes to the "models" edge.
+func (m *UserMutation) ResetModels() {
+	m.models = nil
+	m.clearedmodels = false
+	m.removedmodels = nil
+}
+
+// AddPredictionIDs adds the "predictions" edge to the Prediction entity by ids.
+func (m *UserMutation) AddPredictionIDs(ids ...int) {
+	if m.predictions == nil {
+		m.predictions = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.predictions[ids[i]] = struct{}{}
+	}
+}
+
+// ClearPredictions clears the "predictions" edge to the Prediction entity.
+func (m *UserMutation) ClearPredictions() {
+	m.clearedpredictions = true
+}
+
+// PredictionsCleared reports if the "predictions" edge to the Prediction entity was cleared.
+func (m *UserMutation) PredictionsCleared() bool {
+	return m.clearedpredictions
+}
+
+// RemovePredictionIDs removes the "predictions" edge to the Prediction entity by IDs.
+func (m *UserMutation) RemovePredictionIDs(ids ...int) {
+	if m.removedpredictions == nil {
+		m.removedpredictions = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.predictions, ids[i])
+		m.removedpredictions[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedPredictions returns the removed IDs of the "predictions" edge to the Prediction entity.
+func (m *UserMutation) RemovedPredictionsIDs() (ids []int) {
+	for id := range m.removedpredictions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// PredictionsIDs returns the "predictions" edge IDs in the mutation.
+func (m *UserMutation) PredictionsIDs() (ids []int) {
+	for id := range m.predictions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetPredictions resets all changes to the "predictions" edge.
+func (m *UserMutation) ResetPredictions() {
+	m.predictions = nil
+	m.clearedpredictions = false
+	m.removedpredictions = nil
+}
+
 // Where appends a list predicates to the UserMutation builder.
 func (m *UserMutation) Where(ps ...predicate.User) {
 	m.predicates = append(m.predicates, ps...)
@@ -4587,7 +7490,7 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 7)
 	if m.tasks != nil {
 		edges = append(edges, user.EdgeTasks)
 	}
@@ -4602,6 +7505,12 @@ func (m *UserMutation) AddedEdges() []string {
 	}
 	if m.login_links != nil {
 		edges = append(edges, user.EdgeLoginLinks)
+	}
+	if m.models != nil {
+		edges = append(edges, user.EdgeModels)
+	}
+	if m.predictions != nil {
+		edges = append(edges, user.EdgePredictions)
 	}
 	return edges
 }
@@ -4640,13 +7549,25 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeModels:
+		ids := make([]ent.Value, 0, len(m.models))
+		for id := range m.models {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgePredictions:
+		ids := make([]ent.Value, 0, len(m.predictions))
+		for id := range m.predictions {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 7)
 	if m.removedtasks != nil {
 		edges = append(edges, user.EdgeTasks)
 	}
@@ -4661,6 +7582,12 @@ func (m *UserMutation) RemovedEdges() []string {
 	}
 	if m.removedlogin_links != nil {
 		edges = append(edges, user.EdgeLoginLinks)
+	}
+	if m.removedmodels != nil {
+		edges = append(edges, user.EdgeModels)
+	}
+	if m.removedpredictions != nil {
+		edges = append(edges, user.EdgePredictions)
 	}
 	return edges
 }
@@ -4699,13 +7626,25 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeModels:
+		ids := make([]ent.Value, 0, len(m.removedmodels))
+		for id := range m.removedmodels {
+			ids = append(ids, id)
+		}
+		return ids
+	case user.EdgePredictions:
+		ids := make([]ent.Value, 0, len(m.removedpredictions))
+		for id := range m.removedpredictions {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 7)
 	if m.clearedtasks {
 		edges = append(edges, user.EdgeTasks)
 	}
@@ -4720,6 +7659,12 @@ func (m *UserMutation) ClearedEdges() []string {
 	}
 	if m.clearedlogin_links {
 		edges = append(edges, user.EdgeLoginLinks)
+	}
+	if m.clearedmodels {
+		edges = append(edges, user.EdgeModels)
+	}
+	if m.clearedpredictions {
+		edges = append(edges, user.EdgePredictions)
 	}
 	return edges
 }
@@ -4738,6 +7683,10 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.clearedapi_tokens
 	case user.EdgeLoginLinks:
 		return m.clearedlogin_links
+	case user.EdgeModels:
+		return m.clearedmodels
+	case user.EdgePredictions:
+		return m.clearedpredictions
 	}
 	return false
 }
@@ -4768,6 +7717,12 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	case user.EdgeLoginLinks:
 		m.ResetLoginLinks()
+		return nil
+	case user.EdgeModels:
+		m.ResetModels()
+		return nil
+	case user.EdgePredictions:
+		m.ResetPredictions()
 		return nil
 	}
 	return fmt.Errorf("unknown User edge %s", name)

@@ -20,6 +20,12 @@ type Tx struct {
 	Identity *IdentityClient
 	// LoginLink is the client for interacting with the LoginLink builders.
 	LoginLink *LoginLinkClient
+	// MLModel is the client for interacting with the MLModel builders.
+	MLModel *MLModelClient
+	// ModelBlob is the client for interacting with the ModelBlob builders.
+	ModelBlob *ModelBlobClient
+	// Prediction is the client for interacting with the Prediction builders.
+	Prediction *PredictionClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Task is the client for interacting with the Task builders.
@@ -160,6 +166,9 @@ func (tx *Tx) init() {
 	tx.APIToken = NewAPITokenClient(tx.config)
 	tx.Identity = NewIdentityClient(tx.config)
 	tx.LoginLink = NewLoginLinkClient(tx.config)
+	tx.MLModel = NewMLModelClient(tx.config)
+	tx.ModelBlob = NewModelBlobClient(tx.config)
+	tx.Prediction = NewPredictionClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Task = NewTaskClient(tx.config)
 	tx.User = NewUserClient(tx.config)

@@ -49,17 +49,23 @@ type UserEdges struct {
 	APITokens []*APIToken `json:"api_tokens,omitempty"`
 	// LoginLinks holds the value of the login_links edge.
 	LoginLinks []*LoginLink `json:"login_links,omitempty"`
+	// Models holds the value of the models edge.
+	Models []*MLModel `json:"models,omitempty"`
+	// Predictions holds the value of the predictions edge.
+	Predictions []*Prediction `json:"predictions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [5]bool
+	loadedTypes [7]bool
 	// totalCount holds the count of the edges above.
 	totalCount [1]map[string]int
 
-	namedTasks      map[string][]*Task
-	namedIdentities map[string][]*Identity
-	namedSessions   map[string][]*Session
-	namedAPITokens  map[string][]*APIToken
-	namedLoginLinks map[string][]*LoginLink
+	namedTasks       map[string][]*Task
+	namedIdentities  map[string][]*Identity
+	namedSessions    map[string][]*Session
+	namedAPITokens   map[string][]*APIToken
+	namedLoginLinks  map[string][]*LoginLink
+	namedModels      map[string][]*MLModel
+	namedPredictions map[string][]*Prediction
 }
 
 // TasksOrErr returns the Tasks value or an error if the edge
@@ -105,6 +111,24 @@ func (e UserEdges) LoginLinksOrErr() ([]*LoginLink, error) {
 		return e.LoginLinks, nil
 	}
 	return nil, &NotLoadedError{edge: "login_links"}
+}
+
+// ModelsOrErr returns the Models value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) ModelsOrErr() ([]*MLModel, error) {
+	if e.loadedTypes[5] {
+		return e.Models, nil
+	}
+	return nil, &NotLoadedError{edge: "models"}
+}
+
+// PredictionsOrErr returns the Predictions value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) PredictionsOrErr() ([]*Prediction, error) {
+	if e.loadedTypes[6] {
+		return e.Predictions, nil
+	}
+	return nil, &NotLoadedError{edge: "predictions"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -219,6 +243,16 @@ func (_m *User) QueryAPITokens() *APITokenQuery {
 // QueryLoginLinks queries the "login_links" edge of the User entity.
 func (_m *User) QueryLoginLinks() *LoginLinkQuery {
 	return NewUserClient(_m.config).QueryLoginLinks(_m)
+}
+
+// QueryModels queries the "models" edge of the User entity.
+func (_m *User) QueryModels() *MLModelQuery {
+	return NewUserClient(_m.config).QueryModels(_m)
+}
+
+// QueryPredictions queries the "predictions" edge of the User entity.
+func (_m *User) QueryPredictions() *PredictionQuery {
+	return NewUserClient(_m.config).QueryPredictions(_m)
 }
 
 // Update returns a builder for updating this User.
@@ -385,6 +419,54 @@ func (_m *User) appendNamedLoginLinks(name string, edges ...*LoginLink) {
 		_m.Edges.namedLoginLinks[name] = []*LoginLink{}
 	} else {
 		_m.Edges.namedLoginLinks[name] = append(_m.Edges.namedLoginLinks[name], edges...)
+	}
+}
+
+// NamedModels returns the Models named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedModels(name string) ([]*MLModel, error) {
+	if _m.Edges.namedModels == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedModels[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedModels(name string, edges ...*MLModel) {
+	if _m.Edges.namedModels == nil {
+		_m.Edges.namedModels = make(map[string][]*MLModel)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedModels[name] = []*MLModel{}
+	} else {
+		_m.Edges.namedModels[name] = append(_m.Edges.namedModels[name], edges...)
+	}
+}
+
+// NamedPredictions returns the Predictions named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedPredictions(name string) ([]*Prediction, error) {
+	if _m.Edges.namedPredictions == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedPredictions[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedPredictions(name string, edges ...*Prediction) {
+	if _m.Edges.namedPredictions == nil {
+		_m.Edges.namedPredictions = make(map[string][]*Prediction)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedPredictions[name] = []*Prediction{}
+	} else {
+		_m.Edges.namedPredictions[name] = append(_m.Edges.namedPredictions[name], edges...)
 	}
 }
 

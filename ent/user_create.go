@@ -14,6 +14,8 @@ import (
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/session"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
@@ -190,6 +192,36 @@ func (_c *UserCreate) AddLoginLinks(v ...*LoginLink) *UserCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddLoginLinkIDs(ids...)
+}
+
+// AddModelIDs adds the "models" edge to the MLModel entity by IDs.
+func (_c *UserCreate) AddModelIDs(ids ...int) *UserCreate {
+	_c.mutation.AddModelIDs(ids...)
+	return _c
+}
+
+// AddModels adds the "models" edges to the MLModel entity.
+func (_c *UserCreate) AddModels(v ...*MLModel) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddModelIDs(ids...)
+}
+
+// AddPredictionIDs adds the "predictions" edge to the Prediction entity by IDs.
+func (_c *UserCreate) AddPredictionIDs(ids ...int) *UserCreate {
+	_c.mutation.AddPredictionIDs(ids...)
+	return _c
+}
+
+// AddPredictions adds the "predictions" edges to the Prediction entity.
+func (_c *UserCreate) AddPredictions(v ...*Prediction) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddPredictionIDs(ids...)
 }
 
 // Mutation returns the UserMutation object of the builder.
@@ -426,6 +458,38 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(loginlink.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ModelsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ModelsTable,
+			Columns: []string{user.ModelsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mlmodel.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.PredictionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.PredictionsTable,
+			Columns: []string{user.PredictionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(prediction.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

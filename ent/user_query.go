@@ -17,7 +17,9 @@ import (
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
+	"github.com/taskmind/taskmind/ent/mlmodel"
 	"github.com/taskmind/taskmind/ent/predicate"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/session"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
@@ -26,22 +28,26 @@ import (
 // UserQuery is the builder for querying User entities.
 type UserQuery struct {
 	config
-	ctx                 *QueryContext
-	order               []user.OrderOption
-	inters              []Interceptor
-	predicates          []predicate.User
-	withTasks           *TaskQuery
-	withIdentities      *IdentityQuery
-	withSessions        *SessionQuery
-	withAPITokens       *APITokenQuery
-	withLoginLinks      *LoginLinkQuery
-	loadTotal           []func(context.Context, []*User) error
-	modifiers           []func(*sql.Selector)
-	withNamedTasks      map[string]*TaskQuery
-	withNamedIdentities map[string]*IdentityQuery
-	withNamedSessions   map[string]*SessionQuery
-	withNamedAPITokens  map[string]*APITokenQuery
-	withNamedLoginLinks map[string]*LoginLinkQuery
+	ctx                  *QueryContext
+	order                []user.OrderOption
+	inters               []Interceptor
+	predicates           []predicate.User
+	withTasks            *TaskQuery
+	withIdentities       *IdentityQuery
+	withSessions         *SessionQuery
+	withAPITokens        *APITokenQuery
+	withLoginLinks       *LoginLinkQuery
+	withModels           *MLModelQuery
+	withPredictions      *PredictionQuery
+	loadTotal            []func(context.Context, []*User) error
+	modifiers            []func(*sql.Selector)
+	withNamedTasks       map[string]*TaskQuery
+	withNamedIdentities  map[string]*IdentityQuery
+	withNamedSessions    map[string]*SessionQuery
+	withNamedAPITokens   map[string]*APITokenQuery
+	withNamedLoginLinks  map[string]*LoginLinkQuery
+	withNamedModels      map[string]*MLModelQuery
+	withNamedPredictions map[string]*PredictionQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -181,6 +187,50 @@ func (_q *UserQuery) QueryLoginLinks() *LoginLinkQuery {
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(loginlink.Table, loginlink.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, user.LoginLinksTable, user.LoginLinksColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryModels chains the current query on the "models" edge.
+func (_q *UserQuery) QueryModels() *MLModelQuery {
+	query := (&MLModelClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(mlmodel.Table, mlmodel.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.ModelsTable, user.ModelsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryPredictions chains the current query on the "predictions" edge.
+func (_q *UserQuery) QueryPredictions() *PredictionQuery {
+	query := (&PredictionClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(prediction.Table, prediction.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.PredictionsTable, user.PredictionsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -375,16 +425,18 @@ func (_q *UserQuery) Clone() *UserQuery {
 		return nil
 	}
 	return &UserQuery{
-		config:         _q.config,
-		ctx:            _q.ctx.Clone(),
-		order:          append([]user.OrderOption{}, _q.order...),
-		inters:         append([]Interceptor{}, _q.inters...),
-		predicates:     append([]predicate.User{}, _q.predicates...),
-		withTasks:      _q.withTasks.Clone(),
-		withIdentities: _q.withIdentities.Clone(),
-		withSessions:   _q.withSessions.Clone(),
-		withAPITokens:  _q.withAPITokens.Clone(),
-		withLoginLinks: _q.withLoginLinks.Clone(),
+		config:          _q.config,
+		ctx:             _q.ctx.Clone(),
+		order:           append([]user.OrderOption{}, _q.order...),
+		inters:          append([]Interceptor{}, _q.inters...),
+		predicates:      append([]predicate.User{}, _q.predicates...),
+		withTasks:       _q.withTasks.Clone(),
+		withIdentities:  _q.withIdentities.Clone(),
+		withSessions:    _q.withSessions.Clone(),
+		withAPITokens:   _q.withAPITokens.Clone(),
+		withLoginLinks:  _q.withLoginLinks.Clone(),
+		withModels:      _q.withModels.Clone(),
+		withPredictions: _q.withPredictions.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -443,6 +495,28 @@ func (_q *UserQuery) WithLoginLinks(opts ...func(*LoginLinkQuery)) *UserQuery {
 		opt(query)
 	}
 	_q.withLoginLinks = query
+	return _q
+}
+
+// WithModels tells the query-builder to eager-load the nodes that are connected to
+// the "models" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithModels(opts ...func(*MLModelQuery)) *UserQuery {
+	query := (&MLModelClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withModels = query
+	return _q
+}
+
+// WithPredictions tells the query-builder to eager-load the nodes that are connected to
+// the "predictions" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithPredictions(opts ...func(*PredictionQuery)) *UserQuery {
+	query := (&PredictionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withPredictions = query
 	return _q
 }
 
@@ -530,12 +604,14 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [5]bool{
+		loadedTypes = [7]bool{
 			_q.withTasks != nil,
 			_q.withIdentities != nil,
 			_q.withSessions != nil,
 			_q.withAPITokens != nil,
 			_q.withLoginLinks != nil,
+			_q.withModels != nil,
+			_q.withPredictions != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -594,6 +670,20 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	if query := _q.withModels; query != nil {
+		if err := _q.loadModels(ctx, query, nodes,
+			func(n *User) { n.Edges.Models = []*MLModel{} },
+			func(n *User, e *MLModel) { n.Edges.Models = append(n.Edges.Models, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withPredictions; query != nil {
+		if err := _q.loadPredictions(ctx, query, nodes,
+			func(n *User) { n.Edges.Predictions = []*Prediction{} },
+			func(n *User, e *Prediction) { n.Edges.Predictions = append(n.Edges.Predictions, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedTasks {
 		if err := _q.loadTasks(ctx, query, nodes,
 			func(n *User) { n.appendNamedTasks(name) },
@@ -626,6 +716,20 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadLoginLinks(ctx, query, nodes,
 			func(n *User) { n.appendNamedLoginLinks(name) },
 			func(n *User, e *LoginLink) { n.appendNamedLoginLinks(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedModels {
+		if err := _q.loadModels(ctx, query, nodes,
+			func(n *User) { n.appendNamedModels(name) },
+			func(n *User, e *MLModel) { n.appendNamedModels(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedPredictions {
+		if err := _q.loadPredictions(ctx, query, nodes,
+			func(n *User) { n.appendNamedPredictions(name) },
+			func(n *User, e *Prediction) { n.appendNamedPredictions(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -772,6 +876,69 @@ func (_q *UserQuery) loadLoginLinks(ctx context.Context, query *LoginLinkQuery, 
 	}
 	query.Where(predicate.LoginLink(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(user.LoginLinksColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadModels(ctx context.Context, query *MLModelQuery, nodes []*User, init func(*User), assign func(*User, *MLModel)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(mlmodel.FieldUploadedByID)
+	}
+	query.Where(predicate.MLModel(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.ModelsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UploadedByID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "uploaded_by_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "uploaded_by_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadPredictions(ctx context.Context, query *PredictionQuery, nodes []*User, init func(*User), assign func(*User, *Prediction)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(prediction.FieldUserID)
+	}
+	query.Where(predicate.Prediction(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.PredictionsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -968,6 +1135,34 @@ func (_q *UserQuery) WithNamedLoginLinks(name string, opts ...func(*LoginLinkQue
 		_q.withNamedLoginLinks = make(map[string]*LoginLinkQuery)
 	}
 	_q.withNamedLoginLinks[name] = query
+	return _q
+}
+
+// WithNamedModels tells the query-builder to eager-load the nodes that are connected to the "models"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedModels(name string, opts ...func(*MLModelQuery)) *UserQuery {
+	query := (&MLModelClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedModels == nil {
+		_q.withNamedModels = make(map[string]*MLModelQuery)
+	}
+	_q.withNamedModels[name] = query
+	return _q
+}
+
+// WithNamedPredictions tells the query-builder to eager-load the nodes that are connected to the "predictions"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedPredictions(name string, opts ...func(*PredictionQuery)) *UserQuery {
+	query := (&PredictionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedPredictions == nil {
+		_q.withNamedPredictions = make(map[string]*PredictionQuery)
+	}
+	_q.withNamedPredictions[name] = query
 	return _q
 }
 

@@ -14,7 +14,9 @@ import (
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
+	"github.com/taskmind/taskmind/ent/mlmodel"
 	"github.com/taskmind/taskmind/ent/predicate"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/session"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
@@ -190,6 +192,36 @@ func (_u *UserUpdate) AddLoginLinks(v ...*LoginLink) *UserUpdate {
 	return _u.AddLoginLinkIDs(ids...)
 }
 
+// AddModelIDs adds the "models" edge to the MLModel entity by IDs.
+func (_u *UserUpdate) AddModelIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddModelIDs(ids...)
+	return _u
+}
+
+// AddModels adds the "models" edges to the MLModel entity.
+func (_u *UserUpdate) AddModels(v ...*MLModel) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddModelIDs(ids...)
+}
+
+// AddPredictionIDs adds the "predictions" edge to the Prediction entity by IDs.
+func (_u *UserUpdate) AddPredictionIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddPredictionIDs(ids...)
+	return _u
+}
+
+// AddPredictions adds the "predictions" edges to the Prediction entity.
+func (_u *UserUpdate) AddPredictions(v ...*Prediction) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddPredictionIDs(ids...)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_u *UserUpdate) Mutation() *UserMutation {
 	return _u.mutation
@@ -298,6 +330,48 @@ func (_u *UserUpdate) RemoveLoginLinks(v ...*LoginLink) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveLoginLinkIDs(ids...)
+}
+
+// ClearModels clears all "models" edges to the MLModel entity.
+func (_u *UserUpdate) ClearModels() *UserUpdate {
+	_u.mutation.ClearModels()
+	return _u
+}
+
+// RemoveModelIDs removes the "models" edge to MLModel entities by IDs.
+func (_u *UserUpdate) RemoveModelIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveModelIDs(ids...)
+	return _u
+}
+
+// RemoveModels removes "models" edges to MLModel entities.
+func (_u *UserUpdate) RemoveModels(v ...*MLModel) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveModelIDs(ids...)
+}
+
+// ClearPredictions clears all "predictions" edges to the Prediction entity.
+func (_u *UserUpdate) ClearPredictions() *UserUpdate {
+	_u.mutation.ClearPredictions()
+	return _u
+}
+
+// RemovePredictionIDs removes the "predictions" edge to Prediction entities by IDs.
+func (_u *UserUpdate) RemovePredictionIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemovePredictionIDs(ids...)
+	return _u
+}
+
+// RemovePredictions removes "predictions" edges to Prediction entities.
+func (_u *UserUpdate) RemovePredictions(v ...*Prediction) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemovePredictionIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -625,6 +699,96 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.ModelsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ModelsTable,
+			Columns: []string{user.ModelsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mlmodel.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedModelsIDs(); len(nodes) > 0 && !_u.mutation.ModelsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ModelsTable,
+			Columns: []string{user.ModelsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mlmodel.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ModelsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ModelsTable,
+			Columns: []string{user.ModelsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mlmodel.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.PredictionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.PredictionsTable,
+			Columns: []string{user.PredictionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(prediction.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedPredictionsIDs(); len(nodes) > 0 && !_u.mutation.PredictionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.PredictionsTable,
+			Columns: []string{user.PredictionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(prediction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PredictionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.PredictionsTable,
+			Columns: []string{user.PredictionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(prediction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{user.Label}
@@ -802,6 +966,36 @@ func (_u *UserUpdateOne) AddLoginLinks(v ...*LoginLink) *UserUpdateOne {
 	return _u.AddLoginLinkIDs(ids...)
 }
 
+// AddModelIDs adds the "models" edge to the MLModel entity by IDs.
+func (_u *UserUpdateOne) AddModelIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddModelIDs(ids...)
+	return _u
+}
+
+// AddModels adds the "models" edges to the MLModel entity.
+func (_u *UserUpdateOne) AddModels(v ...*MLModel) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddModelIDs(ids...)
+}
+
+// AddPredictionIDs adds the "predictions" edge to the Prediction entity by IDs.
+func (_u *UserUpdateOne) AddPredictionIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddPredictionIDs(ids...)
+	return _u
+}
+
+// AddPredictions adds the "predictions" edges to the Prediction entity.
+func (_u *UserUpdateOne) AddPredictions(v ...*Prediction) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddPredictionIDs(ids...)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_u *UserUpdateOne) Mutation() *UserMutation {
 	return _u.mutation
@@ -910,6 +1104,48 @@ func (_u *UserUpdateOne) RemoveLoginLinks(v ...*LoginLink) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveLoginLinkIDs(ids...)
+}
+
+// ClearModels clears all "models" edges to the MLModel entity.
+func (_u *UserUpdateOne) ClearModels() *UserUpdateOne {
+	_u.mutation.ClearModels()
+	return _u
+}
+
+// RemoveModelIDs removes the "models" edge to MLModel entities by IDs.
+func (_u *UserUpdateOne) RemoveModelIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveModelIDs(ids...)
+	return _u
+}
+
+// RemoveModels removes "models" edges to MLModel entities.
+func (_u *UserUpdateOne) RemoveModels(v ...*MLModel) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveModelIDs(ids...)
+}
+
+// ClearPredictions clears all "predictions" edges to the Prediction entity.
+func (_u *UserUpdateOne) ClearPredictions() *UserUpdateOne {
+	_u.mutation.ClearPredictions()
+	return _u
+}
+
+// RemovePredictionIDs removes the "predictions" edge to Prediction entities by IDs.
+func (_u *UserUpdateOne) RemovePredictionIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemovePredictionIDs(ids...)
+	return _u
+}
+
+// RemovePredictions removes "predictions" edges to Prediction entities.
+func (_u *UserUpdateOne) RemovePredictions(v ...*Prediction) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemovePredictionIDs(ids...)
 }
 
 // Where appends a list predicates to the UserUpdate builder.
@@ -1260,6 +1496,96 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(loginlink.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ModelsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ModelsTable,
+			Columns: []string{user.ModelsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mlmodel.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedModelsIDs(); len(nodes) > 0 && !_u.mutation.ModelsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ModelsTable,
+			Columns: []string{user.ModelsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mlmodel.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ModelsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.ModelsTable,
+			Columns: []string{user.ModelsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(mlmodel.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.PredictionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.PredictionsTable,
+			Columns: []string{user.PredictionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(prediction.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedPredictionsIDs(); len(nodes) > 0 && !_u.mutation.PredictionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.PredictionsTable,
+			Columns: []string{user.PredictionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(prediction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PredictionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.PredictionsTable,
+			Columns: []string{user.PredictionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(prediction.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

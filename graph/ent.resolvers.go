@@ -23,6 +23,16 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	return r.Client.Noders(ctx, ids)
 }
 
+// Predictions is the resolver for the predictions field.
+func (r *queryResolver) Predictions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PredictionOrder, where *ent.PredictionWhereInput) (*ent.PredictionConnection, error) {
+	first, last, err := pageBounds(first, last, before != nil)
+	if err != nil {
+		return nil, err
+	}
+	return r.Client.Prediction.Query().Paginate(ctx, after, first, before, last,
+		ent.WithPredictionOrder(orderBy), ent.WithPredictionFilter(where.Filter))
+}
+
 // Tasks is the resolver for the tasks field.
 func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
 	first, last, err := pageBounds(first, last, before != nil)

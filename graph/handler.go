@@ -79,9 +79,15 @@ func NewHandler(schema graphql.ExecutableSchema, client *ent.Client, log *slog.L
 	// its complexity is even computed.
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
-	srv.Use(entgql.Transactioner{TxOpener: entgql.TxOpenerFunc(func(ctx context.Context) (context.Context, driverTx, error) {
-		return openTx(ctx, client, log)
-	})})
+	srv.Use(entgql.Transactioner{
+		TxOpener: entgql.TxOpenerFunc(func(ctx context.Context) (context.Context, driverTx, error) {
+			return openTx(ctx, client, log)
+		}),
+		// Inference must not hold a database transaction (and on SQLite the
+		// write lock) while a model runs; these fields write one row, or
+		// manage their own transaction.
+		SkipTxFunc: entgql.SkipIfHasFields("predict", "classifyDigit", "uploadModel", "deleteModel"),
+	})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundFields(classifyResolverErrors)

@@ -13,6 +13,7 @@ import (
 	"github.com/taskmind/taskmind/graph/generated"
 	"github.com/taskmind/taskmind/internal/events"
 	"github.com/taskmind/taskmind/internal/identity"
+	"github.com/taskmind/taskmind/internal/inference/registry"
 	"github.com/taskmind/taskmind/internal/metrics"
 	"github.com/taskmind/taskmind/internal/tasks"
 )
@@ -22,6 +23,7 @@ type Resolver struct {
 	Client   *ent.Client
 	Tasks    *tasks.Service
 	Identity *identity.Service
+	Registry *registry.Registry
 	Events   events.Broker
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics

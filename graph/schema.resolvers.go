@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/taskmind/taskmind/ent"
 	"github.com/taskmind/taskmind/ent/user"
 	"github.com/taskmind/taskmind/graph/generated"
@@ -62,6 +63,26 @@ func (r *mutationResolver) SetUserDisabled(ctx context.Context, id int, disabled
 	return r.users().SetDisabled(ctx, id, disabled)
 }
 
+// Predict is the resolver for the predict field.
+func (r *mutationResolver) Predict(ctx context.Context, model string, inputs []*model.TensorInput) (*model.PredictResult, error) {
+	return r.predict(ctx, model, inputs)
+}
+
+// ClassifyDigit is the resolver for the classifyDigit field.
+func (r *mutationResolver) ClassifyDigit(ctx context.Context, pixels []float64, image *graphql.Upload, model *string) (*model.DigitPrediction, error) {
+	return r.classifyDigit(ctx, pixels, image, model)
+}
+
+// UploadModel is the resolver for the uploadModel field.
+func (r *mutationResolver) UploadModel(ctx context.Context, file graphql.Upload, name string, description *string, labels []string) (*ent.MLModel, error) {
+	return r.Registry.Upload(ctx, name, deref(description), labels, file.File, auth.FromContext(ctx).UserID)
+}
+
+// DeleteModel is the resolver for the deleteModel field.
+func (r *mutationResolver) DeleteModel(ctx context.Context, name string) (int, error) {
+	return r.Registry.Delete(ctx, name)
+}
+
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*ent.User, error) {
 	v := auth.FromContext(ctx)
@@ -74,6 +95,16 @@ func (r *queryResolver) Viewer(ctx context.Context) (*ent.User, error) {
 // APITokens is the resolver for the apiTokens field.
 func (r *queryResolver) APITokens(ctx context.Context) ([]*ent.APIToken, error) {
 	return r.Identity.Tokens(ctx)
+}
+
+// Models is the resolver for the models field.
+func (r *queryResolver) Models(ctx context.Context) ([]*ent.MLModel, error) {
+	return r.Registry.List(ctx)
+}
+
+// Model is the resolver for the model field.
+func (r *queryResolver) Model(ctx context.Context, name string) (*ent.MLModel, error) {
+	return r.Registry.Get(ctx, name)
 }
 
 // TaskChanged is the resolver for the taskChanged field.

@@ -33,6 +33,9 @@ func (r *Resolver) taskEvents(ctx context.Context) <-chan *model.TaskEvent {
 				if !ok {
 					return
 				}
+				if !e.Kind.IsTask() {
+					continue
+				}
 				ev, ok := r.loadEvent(ctx, e)
 				if !ok {
 					continue

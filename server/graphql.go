@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"mime"
 	"net/http"
 	"time"
 
@@ -24,6 +25,15 @@ func (s *Server) serveGraphQL(c echo.Context) error {
 			"message":    "sign in or send an API token (Authorization: Bearer <token>)",
 			"extensions": map[string]any{"code": string(apperr.Unauthenticated)},
 		}}})
+	}
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); mt == "multipart/form-data" && req.Method == http.MethodPost {
+		// A browser may send a multipart POST cross-site without asking
+		// first; a custom header forces a CORS preflight, which fails for
+		// other origins. (application/json POSTs already force one.)
+		if req.Header.Get("GraphQL-Preflight") == "" && req.Header.Get("Apollo-Require-Preflight") == "" && req.Header.Get("X-Requested-With") == "" {
+			return &httpError{status: http.StatusBadRequest, body: restErrorBody{Code: string(apperr.BadUserInput),
+				Message: "multipart requests need a GraphQL-Preflight: 1 header"}}
+		}
 	}
 	if upgrade {
 		// http.Server.Shutdown does not track hijacked connections: tie each

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -20,6 +22,8 @@ import (
 	"github.com/taskmind/taskmind/internal/dbtest"
 	"github.com/taskmind/taskmind/internal/events"
 	"github.com/taskmind/taskmind/internal/identity"
+	"github.com/taskmind/taskmind/internal/inference"
+	"github.com/taskmind/taskmind/internal/inference/registry"
 	"github.com/taskmind/taskmind/internal/metrics"
 	"github.com/taskmind/taskmind/server"
 )
@@ -63,9 +67,16 @@ func start(t testing.TB, cfg config.Config) *instance {
 		DefaultRole: user.Role(cfg.DefaultRole), AdminEmails: cfg.AdminEmails, Dialect: db.Dialect,
 	})
 	oauth := identity.SetupOAuth(context.Background(), cfg, key, base, log)
+	engine := inference.New(inference.Options{Metrics: m, Logger: log})
+	models := registry.New(db.Client, engine, broker, log, builtinModel(t), cfg.MaxModelBytes)
+	ctx, stopModels := context.WithCancel(context.Background())
+	if err := models.Start(ctx); err != nil {
+		t.Fatalf("starting the model registry: %v", err)
+	}
 	srv := server.New(server.Deps{
 		Config: cfg, Log: log, Metrics: m, DB: db, Events: broker,
-		Identity: ids, OAuth: oauth, BaseURL: base,
+		Identity: ids, OAuth: oauth, BaseURL: base, Registry: models, Version: "test",
+		ReadyChecks: []server.ReadyCheck{models.Ready},
 	})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
@@ -73,6 +84,8 @@ func start(t testing.TB, cfg config.Config) *instance {
 		ts.CloseClientConnections()
 		_ = srv.Shutdown(context.Background())
 		ts.Close()
+		stopModels()
+		engine.Close()
 		broker.Close()
 	})
 	return &instance{t: t, URL: ts.URL, DB: db, Server: srv, Logs: logs, IDs: ids, Metrics: m}
@@ -206,4 +219,20 @@ func (in *instance) gauge(name string) float64 {
 		}
 	}
 	return 0
+}
+
+var (
+	builtinOnce  sync.Once
+	builtinBytes []byte
+	builtinErr   error
+)
+
+// builtinModel is the committed built-in model, as the binary embeds it.
+func builtinModel(t testing.TB) registry.Builtin {
+	builtinOnce.Do(func() { builtinBytes, builtinErr = os.ReadFile("../models/mnist/model.onnx") })
+	if builtinErr != nil {
+		t.Fatalf("reading the built-in model: %v", builtinErr)
+	}
+	labels := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	return registry.Builtin{Name: "mnist", Version: "1", Description: "built-in", Labels: labels, Bytes: builtinBytes}
 }

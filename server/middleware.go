@@ -153,5 +153,6 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// uploadLimit is the cap for multipart requests (model uploads).
-func (s *Server) uploadLimit() int64 { return 64 << 20 }
+// uploadLimit is the cap for multipart requests: a model file plus room
+// for the operation and the multipart framing.
+func (s *Server) uploadLimit() int64 { return s.deps.Config.MaxModelBytes + 1<<20 }

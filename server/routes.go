@@ -22,6 +22,15 @@ func (s *Server) routes() {
 	e.GET("/tasks", s.listTasks, s.requireViewer)
 	e.POST("/tasks", s.createTask, s.requireViewer)
 
+	e.GET("/v2/health/live", s.v2Live)
+	e.GET("/v2/health/ready", s.v2Ready)
+	e.GET("/v2", s.v2Server, s.requireViewer)
+	for _, base := range []string{"/v2/models/:name", "/v2/models/:name/versions/:version"} {
+		e.GET(base, s.v2ModelMeta, s.requireViewer)
+		e.GET(base+"/ready", s.v2ModelReady, s.requireViewer)
+		e.POST(base+"/infer", s.v2Infer, s.requireViewer)
+	}
+
 	login := s.loginLimiter()
 	e.GET("/auth/providers", s.authProviders)
 	e.GET("/auth/link", s.authLink, login)

@@ -25,6 +25,7 @@ import (
 	"github.com/taskmind/taskmind/internal/database"
 	"github.com/taskmind/taskmind/internal/events"
 	"github.com/taskmind/taskmind/internal/identity"
+	"github.com/taskmind/taskmind/internal/inference/registry"
 	"github.com/taskmind/taskmind/internal/metrics"
 	"github.com/taskmind/taskmind/internal/tasks"
 )
@@ -37,7 +38,10 @@ type Deps struct {
 	DB       *database.DB
 	Events   events.Broker
 	Identity *identity.Service
+	Registry *registry.Registry
 	OAuth    *identity.OAuth
+	// Version is the running build's version.
+	Version string
 	// BaseURL is the public origin (OAuth callbacks, sign-in links).
 	BaseURL string
 	// Frontend is the built SPA, or nil when it was not built.
@@ -76,12 +80,14 @@ func New(d Deps) *Server {
 		Rate: rate.Every(6 * time.Second), Burst: 10, ExpiresIn: 10 * time.Minute,
 	})
 	resolver := &graph.Resolver{
-		Client: d.DB.Client, Tasks: s.tasks, Identity: d.Identity, Events: d.Events, Log: d.Log, Metrics: d.Metrics,
+		Client: d.DB.Client, Tasks: s.tasks, Identity: d.Identity, Registry: d.Registry,
+		Events: d.Events, Log: d.Log, Metrics: d.Metrics,
 	}
 	s.graphql = graph.NewHandler(graph.NewSchema(resolver), d.DB.Client, d.Log, graph.HandlerOptions{
 		Introspection:   d.Config.Introspection,
 		ComplexityLimit: d.Config.ComplexityLimit,
 		MaxDepth:        d.Config.MaxDepth,
+		MaxUploadBytes:  d.Config.MaxModelBytes,
 		OnOperation:     s.observeOperation,
 		ShuttingDown:    s.draining.Load,
 		AllowedOrigins:  originPatterns(d.Config.AllowedOrigins),

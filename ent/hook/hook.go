@@ -45,6 +45,42 @@ func (f LoginLinkFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, e
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LoginLinkMutation", m)
 }
 
+// The MLModelFunc type is an adapter to allow the use of ordinary
+// function as MLModel mutator.
+type MLModelFunc func(context.Context, *ent.MLModelMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MLModelFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MLModelMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MLModelMutation", m)
+}
+
+// The ModelBlobFunc type is an adapter to allow the use of ordinary
+// function as ModelBlob mutator.
+type ModelBlobFunc func(context.Context, *ent.ModelBlobMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ModelBlobFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ModelBlobMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ModelBlobMutation", m)
+}
+
+// The PredictionFunc type is an adapter to allow the use of ordinary
+// function as Prediction mutator.
+type PredictionFunc func(context.Context, *ent.PredictionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PredictionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PredictionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PredictionMutation", m)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary
 // function as Session mutator.
 type SessionFunc func(context.Context, *ent.SessionMutation) (ent.Value, error)

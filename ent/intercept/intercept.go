@@ -11,7 +11,10 @@ import (
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/modelblob"
 	"github.com/taskmind/taskmind/ent/predicate"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/session"
 	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
@@ -154,6 +157,87 @@ func (f TraverseLoginLink) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.LoginLinkQuery", q)
 }
 
+// The MLModelFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MLModelFunc func(context.Context, *ent.MLModelQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MLModelFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MLModelQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MLModelQuery", q)
+}
+
+// The TraverseMLModel type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMLModel func(context.Context, *ent.MLModelQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMLModel) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMLModel) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MLModelQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MLModelQuery", q)
+}
+
+// The ModelBlobFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ModelBlobFunc func(context.Context, *ent.ModelBlobQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ModelBlobFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ModelBlobQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ModelBlobQuery", q)
+}
+
+// The TraverseModelBlob type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseModelBlob func(context.Context, *ent.ModelBlobQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseModelBlob) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseModelBlob) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ModelBlobQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ModelBlobQuery", q)
+}
+
+// The PredictionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type PredictionFunc func(context.Context, *ent.PredictionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f PredictionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.PredictionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.PredictionQuery", q)
+}
+
+// The TraversePrediction type is an adapter to allow the use of ordinary function as Traverser.
+type TraversePrediction func(context.Context, *ent.PredictionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraversePrediction) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraversePrediction) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PredictionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.PredictionQuery", q)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SessionFunc func(context.Context, *ent.SessionQuery) (ent.Value, error)
 
@@ -244,6 +328,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.IdentityQuery, predicate.Identity, identity.OrderOption]{typ: ent.TypeIdentity, tq: q}, nil
 	case *ent.LoginLinkQuery:
 		return &query[*ent.LoginLinkQuery, predicate.LoginLink, loginlink.OrderOption]{typ: ent.TypeLoginLink, tq: q}, nil
+	case *ent.MLModelQuery:
+		return &query[*ent.MLModelQuery, predicate.MLModel, mlmodel.OrderOption]{typ: ent.TypeMLModel, tq: q}, nil
+	case *ent.ModelBlobQuery:
+		return &query[*ent.ModelBlobQuery, predicate.ModelBlob, modelblob.OrderOption]{typ: ent.TypeModelBlob, tq: q}, nil
+	case *ent.PredictionQuery:
+		return &query[*ent.PredictionQuery, predicate.Prediction, prediction.OrderOption]{typ: ent.TypePrediction, tq: q}, nil
 	case *ent.SessionQuery:
 		return &query[*ent.SessionQuery, predicate.Session, session.OrderOption]{typ: ent.TypeSession, tq: q}, nil
 	case *ent.TaskQuery:

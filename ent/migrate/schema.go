@@ -89,6 +89,93 @@ var (
 			},
 		},
 	}
+	// MlModelsColumns holds the columns for the "ml_models" table.
+	MlModelsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "version", Type: field.TypeString, Size: 32},
+		{Name: "description", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "inputs", Type: field.TypeJSON},
+		{Name: "outputs", Type: field.TypeJSON},
+		{Name: "labels", Type: field.TypeJSON, Nullable: true},
+		{Name: "operators", Type: field.TypeJSON, Nullable: true},
+		{Name: "sha256", Type: field.TypeString, Size: 64},
+		{Name: "size_bytes", Type: field.TypeInt64},
+		{Name: "parameters", Type: field.TypeInt64, Default: 0},
+		{Name: "builtin", Type: field.TypeBool, Default: false},
+		{Name: "uploaded_by_id", Type: field.TypeInt, Nullable: true},
+	}
+	// MlModelsTable holds the schema information for the "ml_models" table.
+	MlModelsTable = &schema.Table{
+		Name:       "ml_models",
+		Columns:    MlModelsColumns,
+		PrimaryKey: []*schema.Column{MlModelsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "ml_models_users_models",
+				Columns:    []*schema.Column{MlModelsColumns[14]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+	}
+	// ModelBlobsColumns holds the columns for the "model_blobs" table.
+	ModelBlobsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "data", Type: field.TypeBytes, Size: 1073741824},
+		{Name: "model_id", Type: field.TypeInt, Unique: true},
+	}
+	// ModelBlobsTable holds the schema information for the "model_blobs" table.
+	ModelBlobsTable = &schema.Table{
+		Name:       "model_blobs",
+		Columns:    ModelBlobsColumns,
+		PrimaryKey: []*schema.Column{ModelBlobsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "model_blobs_ml_models_blob",
+				Columns:    []*schema.Column{ModelBlobsColumns[2]},
+				RefColumns: []*schema.Column{MlModelsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
+	// PredictionsColumns holds the columns for the "predictions" table.
+	PredictionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "model", Type: field.TypeString},
+		{Name: "model_version", Type: field.TypeString},
+		{Name: "input_sha256", Type: field.TypeString},
+		{Name: "top_index", Type: field.TypeInt},
+		{Name: "top_label", Type: field.TypeString, Nullable: true},
+		{Name: "top_score", Type: field.TypeFloat64},
+		{Name: "latency_ms", Type: field.TypeFloat64},
+		{Name: "source", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt, Nullable: true},
+	}
+	// PredictionsTable holds the schema information for the "predictions" table.
+	PredictionsTable = &schema.Table{
+		Name:       "predictions",
+		Columns:    PredictionsColumns,
+		PrimaryKey: []*schema.Column{PredictionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "predictions_users_predictions",
+				Columns:    []*schema.Column{PredictionsColumns[10]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "prediction_user_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{PredictionsColumns[10], PredictionsColumns[0]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -185,6 +272,9 @@ var (
 		APITokensTable,
 		IdentitiesTable,
 		LoginLinksTable,
+		MlModelsTable,
+		ModelBlobsTable,
+		PredictionsTable,
 		SessionsTable,
 		TasksTable,
 		UsersTable,
@@ -203,6 +293,18 @@ func init() {
 	LoginLinksTable.ForeignKeys[0].RefTable = UsersTable
 	LoginLinksTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(17179869184),
+	}
+	MlModelsTable.ForeignKeys[0].RefTable = UsersTable
+	MlModelsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	ModelBlobsTable.ForeignKeys[0].RefTable = MlModelsTable
+	ModelBlobsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(30064771072),
+	}
+	PredictionsTable.ForeignKeys[0].RefTable = UsersTable
+	PredictionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(34359738368),
 	}
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 	SessionsTable.Annotation = &entsql.Annotation{

@@ -15,6 +15,15 @@ type Identity func(*sql.Selector)
 // LoginLink is the predicate function for loginlink builders.
 type LoginLink func(*sql.Selector)
 
+// MLModel is the predicate function for mlmodel builders.
+type MLModel func(*sql.Selector)
+
+// ModelBlob is the predicate function for modelblob builders.
+type ModelBlob func(*sql.Selector)
+
+// Prediction is the predicate function for prediction builders.
+type Prediction func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
 

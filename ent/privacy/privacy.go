@@ -183,6 +183,78 @@ func (f LoginLinkMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutat
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LoginLinkMutation", m)
 }
 
+// The MLModelQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MLModelQueryRuleFunc func(context.Context, *ent.MLModelQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MLModelQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MLModelQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MLModelQuery", q)
+}
+
+// The MLModelMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MLModelMutationRuleFunc func(context.Context, *ent.MLModelMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MLModelMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MLModelMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MLModelMutation", m)
+}
+
+// The ModelBlobQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ModelBlobQueryRuleFunc func(context.Context, *ent.ModelBlobQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ModelBlobQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ModelBlobQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ModelBlobQuery", q)
+}
+
+// The ModelBlobMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ModelBlobMutationRuleFunc func(context.Context, *ent.ModelBlobMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ModelBlobMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ModelBlobMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ModelBlobMutation", m)
+}
+
+// The PredictionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PredictionQueryRuleFunc func(context.Context, *ent.PredictionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PredictionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PredictionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PredictionQuery", q)
+}
+
+// The PredictionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PredictionMutationRuleFunc func(context.Context, *ent.PredictionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PredictionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PredictionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PredictionMutation", m)
+}
+
 // The SessionQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SessionQueryRuleFunc func(context.Context, *ent.SessionQuery) error
@@ -296,6 +368,12 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.LoginLinkQuery:
 		return q.Filter(), nil
+	case *ent.MLModelQuery:
+		return q.Filter(), nil
+	case *ent.ModelBlobQuery:
+		return q.Filter(), nil
+	case *ent.PredictionQuery:
+		return q.Filter(), nil
 	case *ent.SessionQuery:
 		return q.Filter(), nil
 	case *ent.TaskQuery:
@@ -314,6 +392,12 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.IdentityMutation:
 		return m.Filter(), nil
 	case *ent.LoginLinkMutation:
+		return m.Filter(), nil
+	case *ent.MLModelMutation:
+		return m.Filter(), nil
+	case *ent.ModelBlobMutation:
+		return m.Filter(), nil
+	case *ent.PredictionMutation:
 		return m.Filter(), nil
 	case *ent.SessionMutation:
 		return m.Filter(), nil

@@ -9,6 +9,9 @@ import (
 	"github.com/taskmind/taskmind/ent/apitoken"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
+	"github.com/taskmind/taskmind/ent/mlmodel"
+	"github.com/taskmind/taskmind/ent/modelblob"
+	"github.com/taskmind/taskmind/ent/prediction"
 	"github.com/taskmind/taskmind/ent/schema"
 	"github.com/taskmind/taskmind/ent/schema/priority"
 	"github.com/taskmind/taskmind/ent/session"
@@ -135,6 +138,108 @@ func init() {
 	loginlinkDescTokenHash := loginlinkFields[0].Descriptor()
 	// loginlink.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
 	loginlink.TokenHashValidator = loginlinkDescTokenHash.Validators[0].(func([]byte) error)
+	mlmodelMixin := schema.MLModel{}.Mixin()
+	mlmodel.Policy = privacy.NewPolicies(schema.MLModel{})
+	mlmodel.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := mlmodel.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	mlmodelMixinFields0 := mlmodelMixin[0].Fields()
+	_ = mlmodelMixinFields0
+	mlmodelFields := schema.MLModel{}.Fields()
+	_ = mlmodelFields
+	// mlmodelDescCreatedAt is the schema descriptor for created_at field.
+	mlmodelDescCreatedAt := mlmodelMixinFields0[0].Descriptor()
+	// mlmodel.DefaultCreatedAt holds the default value on creation for the created_at field.
+	mlmodel.DefaultCreatedAt = mlmodelDescCreatedAt.Default.(func() time.Time)
+	// mlmodelDescUpdatedAt is the schema descriptor for updated_at field.
+	mlmodelDescUpdatedAt := mlmodelMixinFields0[1].Descriptor()
+	// mlmodel.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	mlmodel.DefaultUpdatedAt = mlmodelDescUpdatedAt.Default.(func() time.Time)
+	// mlmodel.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	mlmodel.UpdateDefaultUpdatedAt = mlmodelDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// mlmodelDescName is the schema descriptor for name field.
+	mlmodelDescName := mlmodelFields[0].Descriptor()
+	// mlmodel.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	mlmodel.NameValidator = func() func(string) error {
+		validators := mlmodelDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// mlmodelDescVersion is the schema descriptor for version field.
+	mlmodelDescVersion := mlmodelFields[1].Descriptor()
+	// mlmodel.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	mlmodel.VersionValidator = func() func(string) error {
+		validators := mlmodelDescVersion.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(version string) error {
+			for _, fn := range fns {
+				if err := fn(version); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// mlmodelDescDescription is the schema descriptor for description field.
+	mlmodelDescDescription := mlmodelFields[2].Descriptor()
+	// mlmodel.DefaultDescription holds the default value on creation for the description field.
+	mlmodel.DefaultDescription = mlmodelDescDescription.Default.(string)
+	// mlmodel.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	mlmodel.DescriptionValidator = mlmodelDescDescription.Validators[0].(func(string) error)
+	// mlmodelDescSha256 is the schema descriptor for sha256 field.
+	mlmodelDescSha256 := mlmodelFields[7].Descriptor()
+	// mlmodel.Sha256Validator is a validator for the "sha256" field. It is called by the builders before save.
+	mlmodel.Sha256Validator = mlmodelDescSha256.Validators[0].(func(string) error)
+	// mlmodelDescParameters is the schema descriptor for parameters field.
+	mlmodelDescParameters := mlmodelFields[9].Descriptor()
+	// mlmodel.DefaultParameters holds the default value on creation for the parameters field.
+	mlmodel.DefaultParameters = mlmodelDescParameters.Default.(int64)
+	// mlmodelDescBuiltin is the schema descriptor for builtin field.
+	mlmodelDescBuiltin := mlmodelFields[10].Descriptor()
+	// mlmodel.DefaultBuiltin holds the default value on creation for the builtin field.
+	mlmodel.DefaultBuiltin = mlmodelDescBuiltin.Default.(bool)
+	modelblob.Policy = privacy.NewPolicies(schema.ModelBlob{})
+	modelblob.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := modelblob.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	modelblobFields := schema.ModelBlob{}.Fields()
+	_ = modelblobFields
+	// modelblobDescData is the schema descriptor for data field.
+	modelblobDescData := modelblobFields[0].Descriptor()
+	// modelblob.DataValidator is a validator for the "data" field. It is called by the builders before save.
+	modelblob.DataValidator = modelblobDescData.Validators[0].(func([]byte) error)
+	prediction.Policy = privacy.NewPolicies(schema.Prediction{})
+	prediction.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := prediction.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
 	session.Policy = privacy.NewPolicies(schema.Session{})
 	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

@@ -7,6 +7,8 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
 )
@@ -40,4 +42,9 @@ func hasRole(role string) entgql.Directive {
 		Name:  "role",
 		Value: &ast.Value{Raw: role, Kind: ast.EnumValue},
 	})
+}
+
+// entsqlCascade deletes dependent rows with their parent in the database.
+func entsqlCascade() schema.Annotation {
+	return entsql.OnDelete(entsql.Cascade)
 }

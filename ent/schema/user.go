@@ -65,6 +65,8 @@ func (User) Edges() []ent.Edge {
 		edge.To("sessions", Session.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("api_tokens", APIToken.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 		edge.To("login_links", LoginLink.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("models", MLModel.Type).Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("predictions", Prediction.Type).Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -42,6 +42,10 @@ const (
 	EdgeAPITokens = "api_tokens"
 	// EdgeLoginLinks holds the string denoting the login_links edge name in mutations.
 	EdgeLoginLinks = "login_links"
+	// EdgeModels holds the string denoting the models edge name in mutations.
+	EdgeModels = "models"
+	// EdgePredictions holds the string denoting the predictions edge name in mutations.
+	EdgePredictions = "predictions"
 	// Table holds the table name of the user in the database.
 	Table = "users"
 	// TasksTable is the table that holds the tasks relation/edge.
@@ -79,6 +83,20 @@ const (
 	LoginLinksInverseTable = "login_links"
 	// LoginLinksColumn is the table column denoting the login_links relation/edge.
 	LoginLinksColumn = "user_id"
+	// ModelsTable is the table that holds the models relation/edge.
+	ModelsTable = "ml_models"
+	// ModelsInverseTable is the table name for the MLModel entity.
+	// It exists in this package in order to avoid circular dependency with the "mlmodel" package.
+	ModelsInverseTable = "ml_models"
+	// ModelsColumn is the table column denoting the models relation/edge.
+	ModelsColumn = "uploaded_by_id"
+	// PredictionsTable is the table that holds the predictions relation/edge.
+	PredictionsTable = "predictions"
+	// PredictionsInverseTable is the table name for the Prediction entity.
+	// It exists in this package in order to avoid circular dependency with the "prediction" package.
+	PredictionsInverseTable = "predictions"
+	// PredictionsColumn is the table column denoting the predictions relation/edge.
+	PredictionsColumn = "user_id"
 )
 
 // Columns holds all SQL columns for user fields.
@@ -268,6 +286,34 @@ func ByLoginLinks(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newLoginLinksStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByModelsCount orders the results by models count.
+func ByModelsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newModelsStep(), opts...)
+	}
+}
+
+// ByModels orders the results by models terms.
+func ByModels(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newModelsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByPredictionsCount orders the results by predictions count.
+func ByPredictionsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newPredictionsStep(), opts...)
+	}
+}
+
+// ByPredictions orders the results by predictions terms.
+func ByPredictions(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newPredictionsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newTasksStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -301,6 +347,20 @@ func newLoginLinksStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(LoginLinksInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, LoginLinksTable, LoginLinksColumn),
+	)
+}
+func newModelsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ModelsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ModelsTable, ModelsColumn),
+	)
+}
+func newPredictionsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(PredictionsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, PredictionsTable, PredictionsColumn),
 	)
 }
 

@@ -515,6 +515,52 @@ func HasLoginLinksWith(preds ...predicate.LoginLink) predicate.User {
 	})
 }
 
+// HasModels applies the HasEdge predicate on the "models" edge.
+func HasModels() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ModelsTable, ModelsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasModelsWith applies the HasEdge predicate on the "models" edge with a given conditions (other predicates).
+func HasModelsWith(preds ...predicate.MLModel) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newModelsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasPredictions applies the HasEdge predicate on the "predictions" edge.
+func HasPredictions() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, PredictionsTable, PredictionsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasPredictionsWith applies the HasEdge predicate on the "predictions" edge with a given conditions (other predicates).
+func HasPredictionsWith(preds ...predicate.Prediction) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newPredictionsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.User) predicate.User {
 	return predicate.User(sql.AndPredicates(predicates...))

@@ -25,6 +25,22 @@ type CreateAPITokenPayload struct {
 	APIToken *ent.APIToken `json:"apiToken"`
 }
 
+type DigitPrediction struct {
+	Digit int `json:"digit"`
+	// Probability of each digit 0-9.
+	Probabilities []float64 `json:"probabilities"`
+	Model         string    `json:"model"`
+	ModelVersion  string    `json:"modelVersion"`
+}
+
+type PredictResult struct {
+	Model        string          `json:"model"`
+	ModelVersion string          `json:"modelVersion"`
+	Outputs      []*TensorOutput `json:"outputs"`
+	// Milliseconds spent in the engine, queueing included.
+	LatencyMs float64 `json:"latencyMs"`
+}
+
 type Subscription struct {
 }
 
@@ -34,6 +50,20 @@ type TaskEvent struct {
 	ID   int           `json:"id"`
 	// The task as it is now; null for DELETED (or when it was deleted before this event was delivered).
 	Task *ent.Task `json:"task,omitempty"`
+}
+
+// A named float tensor, row-major.
+type TensorInput struct {
+	// The model input's name; may be omitted for a model with a single input.
+	Name  *string   `json:"name,omitempty"`
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
+type TensorOutput struct {
+	Name  string    `json:"name"`
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
 }
 
 type TaskEventKind string

@@ -61,6 +61,12 @@ type Config struct {
 	OIDCSecret        string
 	OIDCName          string
 
+	// Inference.
+	MaxModelBytes      int64
+	InferencePoolSize  int
+	InferenceQueueSize int
+	InferenceTimeout   time.Duration
+
 	LogFormat       string // "json", "text" or "" (decide by terminal)
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -84,6 +90,9 @@ func Load(getenv func(string) string) (Config, error) {
 		SessionIdle:        7 * 24 * time.Hour,
 		SessionMaxAge:      30 * 24 * time.Hour,
 		OIDCName:           "OpenID Connect",
+		MaxModelBytes:      64 << 20,
+		InferenceQueueSize: 64,
+		InferenceTimeout:   2 * time.Second,
 	}
 	p := parser{getenv: getenv}
 	p.str("TASKMIND_LISTEN_ADDR", &c.ListenHost)
@@ -115,6 +124,10 @@ func Load(getenv func(string) string) (Config, error) {
 	p.str("TASKMIND_OIDC_CLIENT_ID", &c.OIDCClientID)
 	p.str("TASKMIND_OIDC_CLIENT_SECRET", &c.OIDCSecret)
 	p.str("TASKMIND_OIDC_NAME", &c.OIDCName)
+	p.int64("TASKMIND_MAX_MODEL_BYTES", &c.MaxModelBytes)
+	p.integer("TASKMIND_INFERENCE_POOL_SIZE", &c.InferencePoolSize)
+	p.integer("TASKMIND_INFERENCE_QUEUE_SIZE", &c.InferenceQueueSize)
+	p.duration("TASKMIND_INFERENCE_TIMEOUT", &c.InferenceTimeout)
 	p.str("TASKMIND_LOG_FORMAT", &c.LogFormat)
 	p.str("TASKMIND_LOG_LEVEL", &c.LogLevel)
 	p.duration("TASKMIND_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
@@ -162,6 +175,18 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("TASKMIND_MAX_BODY_BYTES must be at least 1024, got %d", c.MaxBodyBytes))
 	}
 	errs = append(errs, c.validateIdentity()...)
+	if c.MaxModelBytes < 1024 || c.MaxModelBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("TASKMIND_MAX_MODEL_BYTES must be between 1024 and 1073741824, got %d", c.MaxModelBytes))
+	}
+	if c.InferencePoolSize < 0 || c.InferencePoolSize > 256 {
+		errs = append(errs, fmt.Errorf("TASKMIND_INFERENCE_POOL_SIZE must be between 1 and 256 (0 = one per CPU), got %d", c.InferencePoolSize))
+	}
+	if c.InferenceQueueSize < 1 || c.InferenceQueueSize > 100000 {
+		errs = append(errs, fmt.Errorf("TASKMIND_INFERENCE_QUEUE_SIZE must be between 1 and 100000, got %d", c.InferenceQueueSize))
+	}
+	if c.InferenceTimeout <= 0 {
+		errs = append(errs, errors.New("TASKMIND_INFERENCE_TIMEOUT must be positive"))
+	}
 	switch c.LogFormat {
 	case "", "json", "text":
 	default:

@@ -17,16 +17,25 @@ const (
 	Created Kind = "CREATED"
 	Updated Kind = "UPDATED"
 	Deleted Kind = "DELETED"
+	// ModelChanged says the model registry changed (upload, delete), so
+	// every replica reloads that model from the database.
+	ModelChanged Kind = "MODEL"
 )
 
-// Event is one change. It carries ids only: subscribers load the task with
-// their own permissions, so nothing private travels through the channel.
+// IsTask reports whether the event is about a task.
+func (k Kind) IsTask() bool { return k == Created || k == Updated || k == Deleted }
+
+// Event is one change. It carries ids only: subscribers load the task (or
+// model) themselves, with their own permissions, so nothing private travels
+// through the channel.
 type Event struct {
 	Kind    Kind `json:"k"`
 	TaskID  int  `json:"t"`
 	OwnerID int  `json:"o,omitempty"`
 	// Version lets a subscriber drop a stale reload.
 	Version int `json:"v,omitempty"`
+	// Model names the model of a ModelChanged event.
+	Model string `json:"m,omitempty"`
 }
 
 // Broker publishes events and fans them out to local subscribers.
