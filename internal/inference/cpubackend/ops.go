@@ -379,6 +379,12 @@ func im2col(cols, img []float32, c int, wd window) {
 					}
 					line := plane[y*wd.w : (y+1)*wd.w]
 					x := kx*wd.dw - wd.left
+					if wd.sw == 1 && x >= 0 && x+wd.ow <= wd.w {
+						// The common case: a contiguous run of the line.
+						copy(row[i:i+wd.ow], line[x:x+wd.ow])
+						i += wd.ow
+						continue
+					}
 					for ox := 0; ox < wd.ow; ox, x, i = ox+1, x+wd.sw, i+1 {
 						if x >= 0 && x < wd.w {
 							row[i] = line[x]
@@ -411,6 +417,25 @@ func maxPool(n, x *Node) (func(), error) {
 	n.shape = []int{x.shape[0], x.shape[1], wd.oh, wd.ow}
 	n.f32 = make([]float32, elements(n.shape))
 	out, src := n.f32, x.f32
+	if wd.kh == 2 && wd.kw == 2 && wd.sh == 2 && wd.sw == 2 && wd.dh == 1 && wd.dw == 1 &&
+		wd.top == 0 && wd.left == 0 && 2*wd.oh <= wd.h && 2*wd.ow <= wd.w {
+		// The classifier's 2×2 pooling: every window lies inside the plane.
+		return func() {
+			i := 0
+			for pl := range planes {
+				plane := src[pl*wd.h*wd.w : (pl+1)*wd.h*wd.w]
+				for oy := range wd.oh {
+					r0 := plane[2*oy*wd.w : 2*oy*wd.w+2*wd.ow]
+					r1 := plane[(2*oy+1)*wd.w : (2*oy+1)*wd.w+2*wd.ow]
+					o := out[i : i+wd.ow]
+					for ox := range o {
+						o[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+					}
+					i += wd.ow
+				}
+			}
+		}, nil
+	}
 	return func() {
 		i := 0
 		for pl := range planes {
