@@ -126,7 +126,7 @@ func TestOperatorsAgreeWithGorgonnx(t *testing.T) {
 				t.Fatalf("shape: got %v, want %v (gorgonnx)", gotShape, wantShape)
 			}
 			for i := range want {
-				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) { // float32 sums in another order
 					t.Fatalf("y[%d]: got %v, want %v (gorgonnx)", i, got[i], want[i])
 				}
 			}
