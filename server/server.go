@@ -87,11 +87,13 @@ func New(d Deps) *Server {
 		Introspection:   d.Config.Introspection,
 		ComplexityLimit: d.Config.ComplexityLimit,
 		MaxDepth:        d.Config.MaxDepth,
-		MaxUploadBytes:  d.Config.MaxModelBytes,
-		OnOperation:     s.observeOperation,
-		ShuttingDown:    s.draining.Load,
-		AllowedOrigins:  originPatterns(d.Config.AllowedOrigins),
-		WebsocketInit:   s.websocketInit,
+		// The registry names the model size limit in its error; the
+		// transport only stops what is far beyond it.
+		MaxUploadBytes: d.Config.MaxModelBytes + 1<<20,
+		OnOperation:    s.observeOperation,
+		ShuttingDown:   s.draining.Load,
+		AllowedOrigins: originPatterns(d.Config.AllowedOrigins),
+		WebsocketInit:  s.websocketInit,
 	})
 
 	e := echo.New()

@@ -137,7 +137,7 @@ var (
 				Symbol:     "model_blobs_ml_models_blob",
 				Columns:    []*schema.Column{ModelBlobsColumns[2]},
 				RefColumns: []*schema.Column{MlModelsColumns[0]},
-				OnDelete:   schema.NoAction,
+				OnDelete:   schema.Cascade,
 			},
 		},
 	}

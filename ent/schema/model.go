@@ -43,7 +43,7 @@ func (MLModel) Fields() []ent.Field {
 // Edges of the model.
 func (MLModel) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("blob", ModelBlob.Type).Unique().Annotations(entgql.Skip(entgql.SkipAll)),
+		edge.To("blob", ModelBlob.Type).Unique().Annotations(entgql.Skip(entgql.SkipAll), entsqlCascade()),
 		edge.From("uploaded_by", User.Type).Ref("models").Field("uploaded_by_id").Unique(),
 	}
 }
@@ -79,8 +79,7 @@ func (ModelBlob) Fields() []ent.Field {
 // Edges of the blob.
 func (ModelBlob) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("model", MLModel.Type).Ref("blob").Field("model_id").Unique().Required().
-			Annotations(entsqlCascade()),
+		edge.From("model", MLModel.Type).Ref("blob").Field("model_id").Unique().Required(),
 	}
 }
 
