@@ -286,11 +286,12 @@ func errorKind(err error) string {
 	return err.Error()
 }
 
-func first(ids []int, n int) []int {
-	if len(ids) > n {
-		return ids[:n]
+// first returns at most n elements of s, for messages.
+func first[T any](s []T, n int) []T {
+	if len(s) > n {
+		return s[:n]
 	}
-	return ids
+	return s
 }
 
 // taskIDs reads the ids of every task straight from PostgreSQL.
