@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/taskmind/taskmind/ent"
@@ -55,4 +56,36 @@ func BenchmarkGraphQL(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkClassifyDigit measures recorded predictions through GraphQL
+// (SQLite), the path the inference floor is about.
+func BenchmarkClassifyDigit(b *testing.B) {
+	in := start(b, dbtest.SQLite(b))
+	alice := in.newUser(user.RoleViewer)
+	px := make([]string, 784)
+	for i := range px {
+		px[i] = "0.5"
+	}
+	body := []byte(`{"query":"mutation Classify($p: [Float!]!) { classifyDigit(pixels: $p) { digit probabilities } }","variables":{"p":[` + strings.Join(px, ",") + `]}}`)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, in.URL+"/graphql", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+alice.Token)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || bytes.Contains(out, []byte(`"errors"`)) {
+				b.Errorf("got %d %s", resp.StatusCode, out)
+				return
+			}
+		}
+	})
 }

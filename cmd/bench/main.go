@@ -6,6 +6,7 @@
 //
 //	bench -db postgres://... -bin bin/taskmind [-c 32] [-d 10s]
 //	bench raw-server -db postgres://... -addr 127.0.0.1:0   (used by bench itself)
+//	bench inference -bin bin/taskmind [-d 10s]   (classifyDigit through GraphQL at concurrency 1 and 8)
 package main
 
 import (
@@ -37,6 +38,8 @@ func main() {
 	var err error
 	if len(os.Args) > 1 && os.Args[1] == "raw-server" {
 		err = rawServer(os.Args[2:])
+	} else if len(os.Args) > 1 && os.Args[1] == "inference" {
+		err = benchInference(os.Args[2:])
 	} else {
 		err = bench(os.Args[1:])
 	}
@@ -245,7 +248,11 @@ func freshDatabase(admin string) (string, error) {
 func startTaskmind(ctx context.Context, bin, dbURL, dataDir string) (*exec.Cmd, string, error) {
 	port := freePort()
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "TASKMIND_DATA_DIR="+dataDir, "PORT="+strconv.Itoa(port),
+	env := []string{}
+	if dbURL != "" {
+		env = append(env, "DATABASE_URL="+dbURL)
+	}
+	cmd.Env = append(append(os.Environ(), env...), "TASKMIND_DATA_DIR="+dataDir, "PORT="+strconv.Itoa(port),
 		"TASKMIND_LOG_LEVEL=warn", "TASKMIND_SECRET_KEY=bench-secret-key-bench-secret-key-0123")
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -419,4 +426,86 @@ func postgresPIDs() []int {
 		}
 	}
 	return pids
+}
+
+// benchInference drives classifyDigit through GraphQL on the embedded
+// SQLite database, every prediction recorded, at concurrency 1 and 8, and
+// reports how many cores the server used.
+func benchInference(args []string) error {
+	fs := flag.NewFlagSet("inference", flag.ExitOnError)
+	bin := fs.String("bin", "bin/taskmind", "taskmind binary")
+	dur := fs.Duration("d", 10*time.Second, "duration of each run")
+	_ = fs.Parse(args)
+	dataDir, _ := os.MkdirTemp("", "taskmind-bench-inference")
+	defer os.RemoveAll(dataDir)
+	tm, addr, err := startTaskmind(context.Background(), *bin, "", dataDir)
+	if err != nil {
+		return err
+	}
+	defer stop(tm)
+	cmd := exec.Command(*bin, "login-link", "--email", "bench@example.com")
+	cmd.Env = append(os.Environ(), "TASKMIND_DATA_DIR="+dataDir)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("creating the bench admin: %w", err)
+	}
+	cmd = exec.Command(*bin, "token", "create", "--email", "bench@example.com", "--name", "bench")
+	cmd.Env = append(os.Environ(), "TASKMIND_DATA_DIR="+dataDir)
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("creating token: %w", err)
+	}
+	pixels := make([]float64, 784)
+	for i := range pixels {
+		if i%28 > 10 && i%28 < 16 && i/28 > 4 && i/28 < 24 { // a "1"
+			pixels[i] = 1
+		}
+	}
+	body, _ := json.Marshal(map[string]any{
+		"query":     "mutation Classify($p: [Float!]!) { classifyDigit(pixels: $p) { digit probabilities } }",
+		"variables": map[string]any{"p": pixels},
+	})
+	w := workload{"classify", http.MethodPost, "/graphql", func(int64) []byte { return body },
+		http.Header{"Authorization": {"Bearer " + strings.TrimSpace(string(out))}, "Content-Type": {"application/json"}}}
+	fmt.Printf("\n%-6s %10s %7s %9s %9s %12s %14s\n", "conc", "pred/s", "errors", "p50", "p99", "server cores", "machine cores")
+	var rate8, cores8 float64
+	for _, c := range []int{1, 8} {
+		load(addr, w, c, time.Second)
+		cpu0, busy0 := cpuSeconds([]int{tm.Process.Pid}), machineBusy()
+		r := load(addr, w, c, *dur)
+		cores := (cpuSeconds([]int{tm.Process.Pid}) - cpu0) / r.seconds
+		machine := (machineBusy() - busy0) / r.seconds
+		rate := float64(r.requests) / r.seconds
+		fmt.Printf("%-6d %10.0f %7d %9s %9s %12.2f %14.2f\n", c, rate, r.errors, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), cores, machine)
+		if r.errors > 0 {
+			return fmt.Errorf("%d errors at concurrency %d", r.errors, c)
+		}
+		if c == 8 {
+			rate8, cores8 = rate, cores
+		}
+	}
+	fmt.Printf("\nGraphQL at concurrency 8: %.0f recorded predictions/s (floor 1000), server used %.2f cores\n", rate8, cores8)
+	if rate8 < 1000 {
+		return fmt.Errorf("floor not met: %.0f predictions/s", rate8)
+	}
+	return nil
+}
+
+// machineBusy is the machine's busy CPU seconds so far (all processes:
+// server, load generator and anything else), from /proc/stat.
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line := strings.SplitN(string(b), "\n", 2)[0]
+	f := strings.Fields(line)
+	var busy float64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		x, _ := strconv.ParseFloat(v, 64)
+		busy += x
+	}
+	return busy / 100
 }

@@ -46,11 +46,12 @@ type Registry struct {
 	builtin  Builtin
 	maxBytes int64
 	warm     atomic.Bool
+	recorder *recorder
 }
 
 // New returns a registry; Start loads the models.
 func New(client *ent.Client, engine *inference.Engine, broker events.Broker, log *slog.Logger, builtin Builtin, maxBytes int64) *Registry {
-	return &Registry{client: client, engine: engine, events: broker, log: log, builtin: builtin, maxBytes: maxBytes}
+	return &Registry{client: client, engine: engine, events: broker, log: log, builtin: builtin, maxBytes: maxBytes, recorder: newRecorder(client)}
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -305,9 +306,9 @@ func (r *Registry) Predict(ctx context.Context, name string, inputs []inference.
 	if v := auth.FromContext(ctx); v.SignedIn() {
 		rec.SetUserID(v.UserID)
 	}
-	// The server records on the caller's behalf; the caller cannot write
-	// prediction rows themselves.
-	if err := rec.Exec(auth.SystemContext(ctx)); err != nil {
+	// The server records on the caller's behalf (the caller cannot write
+	// prediction rows themselves), batched with concurrent requests.
+	if err := r.recorder.record(ctx, rec); err != nil {
 		return Result{}, fmt.Errorf("recording prediction: %w", err)
 	}
 	return res, nil
@@ -369,3 +370,5 @@ func (r *Registry) BuiltinName() string { return r.builtin.Name }
 
 // Engine exposes the engine (for v2 metadata).
 func (r *Registry) Engine() *inference.Engine { return r.engine }
+
+func systemCtx() context.Context { return auth.SystemContext(context.Background()) }
