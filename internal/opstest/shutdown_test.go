@@ -160,18 +160,21 @@ func TestGracefulShutdownUnderWriteLoad(t *testing.T) {
 			}
 		}
 		// The load must have reached the closed door, or the test proved
-		// nothing about requests arriving during and after the drain.
-		var afterExit, refusedAfterExit int
+		// nothing about requests arriving during and after the drain. (A
+		// kept-alive connection may also report the exit as a reset.)
+		var afterExit, answered, connRefused int
 		for _, o := range outcomes {
 			if o.start.After(exited) {
 				afterExit++
-				if o.err != nil && errors.Is(o.err, syscall.ECONNREFUSED) {
-					refusedAfterExit++
+				if o.err == nil {
+					answered++
+				} else if errors.Is(o.err, syscall.ECONNREFUSED) {
+					connRefused++
 				}
 			}
 		}
-		if afterExit == 0 || refusedAfterExit != afterExit {
-			t.Errorf("after the exit: got %d of %d requests refused with ECONNREFUSED, want all (and at least one)", refusedAfterExit, afterExit)
+		if afterExit == 0 || connRefused == 0 || answered > 0 {
+			t.Errorf("after the exit: got %d requests, %d answered, %d refused with ECONNREFUSED; want some, none answered, some refused", afterExit, answered, connRefused)
 		}
 	})
 
