@@ -325,9 +325,13 @@ async function main() {
 
   await step('a task created in a second browser appears live', async () => {
     await signIn(page2, base, ADMIN, oidc);
+    // Wait for the subscription's socket to be acknowledged (graphql-ws
+    // connection_ack) so the event cannot be missed.
+    const socket = page.waitForEvent('websocket');
     await page.goto(base + '/board');
-    await page.locator('.live').waitFor();
-    await page.waitForTimeout(500); // let the subscription start
+    const ws = await socket;
+    await ws.waitForEvent('framereceived', { predicate: (f) => String(f.payload).includes('connection_ack') });
+    await page.waitForTimeout(200); // the subscribe message follows the ack
     const form = page2.getByRole('form', { name: 'New task' });
     await form.getByLabel('Title').fill(live);
     await form.getByRole('button', { name: 'Add task' }).click();
