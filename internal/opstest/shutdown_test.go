@@ -18,17 +18,17 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
-	"github.com/lib/pq"
+	_ "github.com/lib/pq" // database/sql driver, to read the tasks back
 
 	"github.com/taskmind/taskmind/internal/dbtest"
 )
 
 // writeOutcome is what one POST /tasks got.
 type writeOutcome struct {
-	start, end time.Time
-	status     int
-	id         int
-	err        error
+	start  time.Time
+	status int
+	id     int // the created task's id, for a 2xx
+	err    error
 }
 
 // TestGracefulShutdownUnderWriteLoad sends SIGTERM to a server on
@@ -49,8 +49,9 @@ func TestGracefulShutdownUnderWriteLoad(t *testing.T) {
 	srv := startServer(t, map[string]string{
 		"DATABASE_URL":              cfg.DatabaseURL,
 		"TASKMIND_SHUTDOWN_TIMEOUT": "10s",
-		// Read by the drain delay proposed in the report (see the /readyz
-		// check below); ignored by a binary without it.
+		// How long the server keeps serving with /readyz failing before it
+		// closes its listeners. A binary without this setting ignores it,
+		// and fails the /readyz check below.
 		"TASKMIND_SHUTDOWN_DELAY": "1s",
 		"TASKMIND_LOG_LEVEL":      "warn",
 	})
@@ -84,7 +85,7 @@ func TestGracefulShutdownUnderWriteLoad(t *testing.T) {
 				o := writeOutcome{start: time.Now()}
 				status, body, err := request(client, http.MethodPost, srv.URL+"/tasks", bearer(token),
 					fmt.Sprintf(`{"title":"writer %d task %d"}`, w, n))
-				o.end, o.status, o.err = time.Now(), status, err
+				o.status, o.err = status, err
 				if err == nil && status >= 200 && status < 300 {
 					var task struct{ ID int }
 					if jerr := json.Unmarshal([]byte(body), &task); jerr != nil || task.ID == 0 {
@@ -155,8 +156,6 @@ func TestGracefulShutdownUnderWriteLoad(t *testing.T) {
 				t.Errorf("request at +%v: got status %d, want a 2xx or 503", o.start.Sub(sigterm).Round(time.Millisecond), o.status)
 			case !refusedCleanly(o.err):
 				t.Errorf("request at +%v: got error %v, want a 2xx, a 503 or a refused connection", o.start.Sub(sigterm).Round(time.Millisecond), o.err)
-			case o.id != 0:
-				t.Errorf("request at +%v: got error %v after a 2xx", o.start.Sub(sigterm).Round(time.Millisecond), o.err)
 			}
 		}
 		// The load must have reached the closed door, or the test proved
@@ -323,8 +322,6 @@ func taskIDs(t *testing.T, dsn string) map[int]bool {
 	}
 	return ids
 }
-
-var _ = pq.QuoteIdentifier // the driver registers "postgres" for database/sql
 
 // subscribeUntilClosed opens a taskChanged subscription over
 // graphql-transport-ws and reports, on done, the error that ended it.
