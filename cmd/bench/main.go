@@ -143,6 +143,7 @@ func bench(args []string) error {
 	conc := fs.Int("c", 32, "concurrency")
 	dur := fs.Duration("d", 10*time.Second, "duration of each run")
 	seed := fs.Int("tasks", 10000, "tasks to seed")
+	readQ := fs.String("read-query", "query Read { tasks(first: 20) { edges { node { id title done owner { name } } } } }", "GraphQL read operation (for profiling variants)")
 	_ = fs.Parse(args)
 	if *dsn == "" {
 		return errors.New("-db or TASKMIND_TEST_DATABASE_URL is required")
@@ -172,7 +173,7 @@ func bench(args []string) error {
 	defer stop(raw)
 
 	auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
-	readQuery, _ := json.Marshal(map[string]any{"query": "query Read { tasks(first: 20) { edges { node { id title done owner { name } } } } }"})
+	readQuery, _ := json.Marshal(map[string]any{"query": *readQ})
 	gqlRead := workload{"read", http.MethodPost, "/graphql", func(int64) []byte { return readQuery }, auth}
 	gqlWrite := workload{"write", http.MethodPost, "/graphql", func(i int64) []byte {
 		b, _ := json.Marshal(map[string]any{"query": "mutation Write($t: String!) { createTask(input: {title: $t}) { id title } }", "variables": map[string]any{"t": "bench " + strconv.FormatInt(i, 10)}})

@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
@@ -11,6 +12,11 @@ import (
 	"github.com/taskmind/taskmind/ent/privacy"
 	"github.com/taskmind/taskmind/ent/schema/tensor"
 )
+
+// jsonAsText stores JSON in a text column on PostgreSQL: lib/pq sends
+// []byte parameters in binary (binary_parameters, one round trip per query),
+// which jsonb's binary input format would reject; nothing queries inside it.
+var jsonAsText = map[string]string{dialect.Postgres: "text"}
 
 // MLModel is an ONNX model in the registry. Every replica loads the same
 // models from here; the file itself is in ModelBlob so that listing models
@@ -28,10 +34,10 @@ func (MLModel) Fields() []ent.Field {
 			Annotations(entgql.OrderField("NAME")),
 		field.String("version").NotEmpty().MaxLen(32),
 		field.String("description").MaxLen(2000).Default(""),
-		field.JSON("inputs", []tensor.Spec{}).Annotations(entgql.Type("[TensorSpec!]")),
-		field.JSON("outputs", []tensor.Spec{}).Annotations(entgql.Type("[TensorSpec!]")),
-		field.JSON("labels", []string{}).Optional(),
-		field.JSON("operators", []string{}).Optional(),
+		field.JSON("inputs", []tensor.Spec{}).SchemaType(jsonAsText).Annotations(entgql.Type("[TensorSpec!]")),
+		field.JSON("outputs", []tensor.Spec{}).SchemaType(jsonAsText).Annotations(entgql.Type("[TensorSpec!]")),
+		field.JSON("labels", []string{}).SchemaType(jsonAsText).Optional(),
+		field.JSON("operators", []string{}).SchemaType(jsonAsText).Optional(),
 		field.String("sha256").MaxLen(64).Annotations(entgql.MapsTo("sha256")),
 		field.Int64("size_bytes"),
 		field.Int64("parameters").Default(0),

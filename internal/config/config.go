@@ -70,6 +70,11 @@ type Config struct {
 	LogFormat       string // "json", "text" or "" (decide by terminal)
 	LogLevel        string
 	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long the server keeps serving, with /readyz
+	// answering 503, between SIGTERM and closing its listeners, so that
+	// load balancers polling /readyz stop sending traffic first
+	// (TASKMIND_SHUTDOWN_DELAY).
+	ShutdownDelay time.Duration
 }
 
 // Load reads the configuration through getenv (os.Getenv in production, a
@@ -131,6 +136,7 @@ func Load(getenv func(string) string) (Config, error) {
 	p.str("TASKMIND_LOG_FORMAT", &c.LogFormat)
 	p.str("TASKMIND_LOG_LEVEL", &c.LogLevel)
 	p.duration("TASKMIND_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	p.duration("TASKMIND_SHUTDOWN_DELAY", &c.ShutdownDelay)
 	if err := errors.Join(p.errs...); err != nil {
 		return Config{}, err
 	}
@@ -199,6 +205,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("TASKMIND_SHUTDOWN_TIMEOUT must be positive"))
+	}
+	if c.ShutdownDelay < 0 {
+		errs = append(errs, errors.New("TASKMIND_SHUTDOWN_DELAY must not be negative"))
 	}
 	return errors.Join(errs...)
 }

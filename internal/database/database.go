@@ -93,9 +93,7 @@ func openPostgres(ctx context.Context, cfg config.Config) (*DB, error) {
 
 // postgresDSN adds settings to the URL unless the operator chose their own:
 // a statement timeout so a runaway query cannot hold a connection forever,
-// and a connect timeout so start-up fails fast. (lib/pq's binary_parameters
-// would save a round trip per query, but it sends []byte as binary, which
-// PostgreSQL rejects for the jsonb columns ent writes.)
+// a connect timeout so start-up fails fast, and single-round-trip queries.
 func postgresDSN(cfg config.Config) (string, error) {
 	u, err := url.Parse(cfg.DatabaseURL)
 	if err != nil {
@@ -110,6 +108,12 @@ func postgresDSN(cfg config.Config) (string, error) {
 	}
 	if q.Get("application_name") == "" {
 		q.Set("application_name", "taskmind")
+	}
+	// One round trip per parameterised query instead of two (parse, then
+	// bind). lib/pq then sends []byte as binary, so JSON columns are text
+	// (see ent/schema/model.go).
+	if q.Get("binary_parameters") == "" {
+		q.Set("binary_parameters", "yes")
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil

@@ -250,6 +250,9 @@ func (e *Engine) Load(ctx context.Context, name, version string, b []byte, meta 
 		return ErrClosed
 	}
 	e.models[name] = m
+	// The queue-depth series exists from the moment the model serves, so a
+	// dashboard shows 0 rather than nothing for an idle model.
+	e.metrics.SetQueueDepth(name, 0)
 	return nil
 }
 

@@ -110,6 +110,7 @@ func (m *Metrics) RegisterDB(db *sql.DB) {
 // ObserveHTTP records one request; route must be a template, never a raw
 // path, so that arbitrary URLs cannot create series.
 func (m *Metrics) ObserveHTTP(method, route string, status int, d time.Duration) {
+	method = methodLabel(method)
 	m.httpRequests.WithLabelValues(method, route, statusLabel(status)).Inc()
 	m.httpDuration.WithLabelValues(method, route).Observe(d.Seconds())
 }
@@ -156,6 +157,18 @@ func (m *Metrics) SetReady(ready bool) {
 	} else {
 		m.ready.Set(0)
 	}
+}
+
+// methodLabel keeps the standard methods and buckets every other one: HTTP
+// lets a client send any token as a method, so a raw method is as unbounded
+// as a raw path.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
 }
 
 func statusLabel(code int) string {

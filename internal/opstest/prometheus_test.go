@@ -21,20 +21,8 @@ import (
 // allowedEmpty lists the dashboard expressions that may return no data in
 // this test, and why. Keep it short: an entry hides a panel that an
 // operator would see empty. The test fails once an entry returns data, so
-// the list cannot go stale.
-//
-// The inference panels read taskmind_inference_*, which internal/metrics
-// defines but which only get series once the inference engine is wired into
-// the server and serves predictions. When it is, add a prediction to
-// generateTraffic and delete these entries.
-var allowedEmpty = map[string]string{
-	`dashboard panel "Inference requests by model and status" (A)`: "no inference traffic yet",
-	`dashboard panel "Failure ratio by model" (A)`:                 "no inference traffic yet",
-	`dashboard panel "Inference latency by model" (A)`:             "no inference traffic yet",
-	`dashboard panel "Inference latency by model" (B)`:             "no inference traffic yet",
-	`dashboard panel "Inference latency by model" (C)`:             "no inference traffic yet",
-	`dashboard panel "Queue depth by model" (A)`:                   "no inference traffic yet",
-}
+// the list cannot go stale. Today every panel gets data.
+var allowedEmpty = map[string]string{}
 
 // rateInterval stands in for Grafana's $__rate_interval: with a 1 s
 // scrape interval, 15 s holds enough samples for rate().
@@ -153,6 +141,8 @@ func generateTraffic(ctx context.Context, base, token string) error {
 		{`query OpsTasks { tasks(first: 5) { totalCount } }`, ""},
 		{`mutation OpsCreate { createTask(input: {title: "from the prometheus test"}) { id } }`, ""},
 		{`mutation OpsMissing { setTaskDone(id: "999999999", done: true) { id } }`, "NOT_FOUND"},
+		{`mutation OpsClassify { classifyDigit(pixels: [` + strings.TrimSuffix(strings.Repeat("0,", 784), ",") + `]) { digit } }`, ""},
+		{`mutation OpsBadPredict { predict(model: "mnist", inputs: [{shape: [1, 2], data: [1, 2]}]) { model } }`, "BAD_USER_INPUT"},
 	}
 	for ctx.Err() == nil {
 		for _, q := range gql {
