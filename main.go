@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -177,6 +178,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(cfg, stdout)
+	tuneGC(getenv)
 	m := metrics.New(metrics.BuildInfo{Version: version, Revision: commit})
 	m.SetReady(false)
 
@@ -314,4 +316,15 @@ func newLogger(cfg config.Config, stdout io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(stdout, opts))
 	}
 	return slog.New(slog.NewJSONHandler(stdout, opts))
+}
+
+// tuneGC raises the garbage collector's target unless the operator set
+// GOGC: the live heap of a Taskmind server is small, so at Go's default of
+// 100 the collector runs very often under load, and GraphQL's many short-lived
+// allocations make that a large share of the CPU. 400 trades a few tens of
+// megabytes for a measurably cheaper request (see make bench).
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }

@@ -7,3 +7,6 @@ eval "$(scripts/pg.sh start)"
 trap 'scripts/pg.sh stop' EXIT
 export TASKMIND_TEST_DATABASE_URL
 go test -count=1 "$@" ./...
+# The engine's concurrency (instance pools, the queue, recovery) under the
+# race detector; -short skips the 10k-image accuracy runs done above.
+go test -count=1 -race -short ./internal/inference/... ./internal/events/...

@@ -375,3 +375,36 @@ func TestAnonymousAccess(t *testing.T) {
 }
 
 var _ = config.Config{}
+
+func TestCORS(t *testing.T) {
+	preflight := func(in *instance, origin string) http.Header {
+		req, _ := http.NewRequest(http.MethodOptions, in.URL+"/graphql", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header
+	}
+	t.Run("off by default", func(t *testing.T) {
+		in := start(t, dbtest.SQLite(t))
+		if h := preflight(in, "https://app.example.com"); h.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("got Access-Control-Allow-Origin %q, want none", h.Get("Access-Control-Allow-Origin"))
+		}
+	})
+	t.Run("listed origins only", func(t *testing.T) {
+		cfg := dbtest.SQLite(t)
+		cfg.AllowedOrigins = []string{"https://app.example.com"}
+		in := start(t, cfg)
+		h := preflight(in, "https://app.example.com")
+		if h.Get("Access-Control-Allow-Origin") != "https://app.example.com" || h.Get("Access-Control-Allow-Credentials") != "true" {
+			t.Fatalf("allowed origin: got %v", h)
+		}
+		if h := preflight(in, "https://evil.example"); h.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("other origin: got Access-Control-Allow-Origin %q, want none", h.Get("Access-Control-Allow-Origin"))
+		}
+	})
+}

@@ -4,12 +4,25 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 // routes is the one table of every route Taskmind serves.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(s.requestID, s.recoverPanics, s.observe, s.securityHeaders, s.limitBody, s.authenticate)
+	e.Use(s.requestID, s.recoverPanics, s.observe, s.securityHeaders, s.limitBody)
+	if origins := s.deps.Config.AllowedOrigins; len(origins) > 0 {
+		// CORS only for the listed origins (never a reflected one), so a
+		// separate front end may call the API with credentials.
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:     origins,
+			AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+			AllowHeaders:     []string{echo.HeaderContentType, echo.HeaderAuthorization, "GraphQL-Preflight", echo.HeaderXRequestID},
+			AllowCredentials: true,
+			MaxAge:           600,
+		}))
+	}
+	e.Use(s.authenticate)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
