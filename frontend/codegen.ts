@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 // ENT_GRAPHQLS overrides the path of entgql's output for a checkout where
 // `go generate` has not run yet.
 const entSchema = process.env.ENT_GRAPHQLS ?? '../graph/ent.graphqls';
-const schema = [entSchema, '../schema.graphqls', 'schema.pending.graphqls'].filter((f) => existsSync(f));
+const schema = [entSchema, '../schema.graphqls'].filter((f) => existsSync(f));
 
 const config: CodegenConfig = {
   schema,

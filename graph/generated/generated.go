@@ -2036,7 +2036,7 @@ enum TaskEventKind {
   DELETED
 }
 
-extend type Mutation {
+type Mutation {
   "Create a task owned by the caller."
   createTask(input: CreateTaskInput!): Task! @hasRole(role: MEMBER)
   """
