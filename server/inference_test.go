@@ -7,6 +7,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -499,3 +502,67 @@ func TestV2Protocol(t *testing.T) {
 		})
 	}
 }
+
+// TestClassifyDigitPNG sends a photo-like PNG (dark ink on white paper,
+// larger than 28x28, off-centre) through the multipart path.
+func TestClassifyDigitPNG(t *testing.T) {
+	in := start(t, dbtest.SQLite(t))
+	viewer := in.newUser(user.RoleViewer)
+	set := mnistTest(t)
+	correct := 0
+	const n = 20
+	for i := range n {
+		img := image.NewGray(image.Rect(0, 0, 140, 120))
+		for p := range img.Pix {
+			img.Pix[p] = 255
+		}
+		for y := 0; y < 28; y++ {
+			for x := 0; x < 28; x++ {
+				v := uint8(255 - 255*set.images[i][y*28+x])
+				for dy := 0; dy < 3; dy++ {
+					for dx := 0; dx < 3; dx++ {
+						img.SetGray(10+3*x+dx, 20+3*y+dy, color.Gray{Y: v})
+					}
+				}
+			}
+		}
+		var png bytes.Buffer
+		if err := pngEncode(&png, img); err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		_ = w.WriteField("operations", `{"query":"mutation($img: Upload) { classifyDigit(image: $img) { digit } }","variables":{"img":null}}`)
+		_ = w.WriteField("map", `{"0": ["variables.img"]}`)
+		fw, _ := w.CreateFormFile("0", "digit.png")
+		_, _ = fw.Write(png.Bytes())
+		_ = w.Close()
+		req, _ := http.NewRequest(http.MethodPost, in.URL+"/graphql", &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.Header.Set("GraphQL-Preflight", "1")
+		req.Header.Set("Authorization", "Bearer "+viewer.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Data struct {
+				ClassifyDigit struct{ Digit int } `json:"classifyDigit"`
+			}
+			Errors []any
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || len(out.Errors) > 0 {
+			t.Fatalf("digit %d: %v %+v", i, err, out.Errors)
+		}
+		if out.Data.ClassifyDigit.Digit == set.labels[i] {
+			correct++
+		}
+	}
+	if correct < n-1 {
+		t.Fatalf("PNG digits: got %d of %d right, want at least %d", correct, n, n-1)
+	}
+}
+
+func pngEncode(w io.Writer, img image.Image) error { return png.Encode(w, img) }
