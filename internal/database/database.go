@@ -87,7 +87,11 @@ func openPostgres(ctx context.Context, cfg config.Config) (*DB, error) {
 		// be echoed by other layers: name the host only.
 		return nil, fmt.Errorf("DATABASE_URL: cannot reach PostgreSQL at %s: %w", config.RedactURL(cfg.DatabaseURL), err)
 	}
-	drv := entsql.OpenDB(dialect.Postgres, sqlDB)
+	drv, err := newPreparedDriver(sqlDB, dialect.Postgres)
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
 	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dialect.Postgres, DSN: dsn}, nil
 }
 
