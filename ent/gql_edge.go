@@ -24,14 +24,6 @@ func (_m *Prediction) User(ctx context.Context) (*User, error) {
 	return result, MaskNotFound(err)
 }
 
-func (_m *Task) Owner(ctx context.Context) (*User, error) {
-	result, err := _m.Edges.OwnerOrErr()
-	if IsNotLoaded(err) {
-		result, err = _m.QueryOwner().Only(ctx)
-	}
-	return result, err
-}
-
 func (_m *User) Tasks(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *TaskOrder, where *TaskWhereInput,
 ) (*TaskConnection, error) {

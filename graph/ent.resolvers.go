@@ -56,4 +56,10 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+// Task returns generated.TaskResolver implementation.
+func (r *Resolver) Task() generated.TaskResolver { return &taskResolver{r} }
+
+type (
+	queryResolver struct{ *Resolver }
+	taskResolver  struct{ *Resolver }
+)

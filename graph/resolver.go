@@ -27,12 +27,15 @@ type Resolver struct {
 	Events   events.Broker
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics
+
+	owners *ownerCache
 }
 
 // NewSchema returns the executable schema with connection-aware complexity:
 // a connection costs its children times the page size asked for, so one
 // request cannot fan out into thousands of rows unnoticed.
 func NewSchema(r *Resolver) graphql.ExecutableSchema {
+	r.owners = newOwnerCache()
 	cfg := generated.Config{Resolvers: r}
 	cfg.Directives.HasRole = hasRole
 	cfg.Complexity.Query.Tasks = func(child int, _ *entgql.Cursor[int], first *int, _ *entgql.Cursor[int], last *int, _ *ent.TaskOrder, _ *ent.TaskWhereInput) int {

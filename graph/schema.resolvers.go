@@ -112,6 +112,11 @@ func (r *subscriptionResolver) TaskChanged(ctx context.Context) (<-chan *model.T
 	return r.taskEvents(ctx), nil
 }
 
+// Owner is the batch resolver for the owner field.
+func (r *taskResolver) Owner(ctx context.Context, obj *ent.Task) (*ent.User, error) {
+	return r.owner(ctx, obj.OwnerID)
+}
+
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 

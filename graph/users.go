@@ -34,6 +34,7 @@ func (a userAdmin) SetRole(ctx context.Context, id int, role user.Role) (*ent.Us
 			return nil, err
 		}
 	}
+	defer a.r.forgetOwner(id)
 	return c.User.UpdateOne(u).SetRole(role).Save(ctx)
 }
 
@@ -44,6 +45,7 @@ func (a userAdmin) SetDisabled(ctx context.Context, id int, disabled bool) (*ent
 	if disabled && id == auth.FromContext(ctx).UserID {
 		return nil, apperr.New(apperr.Conflict, "you cannot disable yourself")
 	}
+	defer a.r.forgetOwner(id)
 	u, err := c.User.UpdateOneID(id).SetDisabled(disabled).Save(ctx)
 	if err != nil {
 		return nil, err

@@ -80,8 +80,16 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			s.deps.Metrics.ObserveHTTP(req.Method, route, status, d)
 		}
 
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		ctx := c.Request().Context()
+		if !s.deps.Log.Enabled(ctx, level) {
+			return nil
+		}
 		attrs := []slog.Attr{
-			slog.String("request_id", requestid.From(c.Request().Context())),
+			slog.String("request_id", requestid.From(ctx)),
 			slog.String("method", req.Method),
 			// The path only: query strings may carry one-time tokens.
 			slog.String("path", req.URL.Path),
@@ -96,11 +104,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			attrs = append(attrs, slog.String("graphql_operation", info.name))
 		}
 		info.mu.Unlock()
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
-		s.deps.Log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+		s.deps.Log.LogAttrs(ctx, level, "request", attrs...)
 		return nil
 	}
 }

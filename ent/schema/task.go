@@ -107,7 +107,9 @@ func (Task) Edges() []ent.Edge {
 			Unique().
 			Required().
 			Immutable().
-			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipWhereInput)),
+			// Resolved by graph's owner cache instead of an eager-loaded
+			// query per page (see graph/owners.go and schema.graphqls).
+			Annotations(entgql.Skip(entgql.SkipAll)),
 	}
 }
 

@@ -37,6 +37,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
+	Task() TaskResolver
 }
 
 type DirectiveRoot struct {
@@ -251,6 +252,9 @@ type QueryResolver interface {
 }
 type SubscriptionResolver interface {
 	TaskChanged(ctx context.Context) (<-chan *model.TaskEvent, error)
+}
+type TaskResolver interface {
+	Owner(ctx context.Context, obj *ent.Task) (*ent.User, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1622,7 +1626,6 @@ type Task implements Node {
   priority: TaskPriority!
   dueAt: Time
   version: Int!
-  owner: User!
 }
 """
 A connection to a list of items.
@@ -2053,6 +2056,11 @@ type Mutation {
 type Subscription {
   "Tasks created, updated or deleted, by anyone, on any replica."
   taskChanged: TaskEvent! @hasRole(role: VIEWER)
+}
+
+extend type Task {
+  "Who the task belongs to."
+  owner: User!
 }
 
 "How urgent a task is; ordering by priority sorts LOW < MEDIUM < HIGH."
@@ -6016,7 +6024,7 @@ func (ec *executionContext) _Task_owner(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Task_owner(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Owner(ctx)
+			return ec.Resolvers.Task().Owner(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -6031,7 +6039,7 @@ func (ec *executionContext) fieldContext_Task_owner(_ context.Context, field gra
 		Object:     "Task",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
