@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,11 @@ type instance struct {
 // start runs a server over cfg's database. Each call is a separate
 // "replica": several on one PostgreSQL database share it like production.
 func start(t testing.TB, cfg config.Config) *instance {
+	return startWith(t, cfg, nil)
+}
+
+// startWith is start with an embedded frontend (nil: not built).
+func startWith(t testing.TB, cfg config.Config, frontend fs.FS) *instance {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -74,7 +80,7 @@ func start(t testing.TB, cfg config.Config) *instance {
 		t.Fatalf("starting the model registry: %v", err)
 	}
 	srv := server.New(server.Deps{
-		Config: cfg, Log: log, Metrics: m, DB: db, Events: broker,
+		Config: cfg, Log: log, Metrics: m, DB: db, Events: broker, Frontend: frontend,
 		Identity: ids, OAuth: oauth, BaseURL: base, Registry: models, Version: "test",
 		ReadyChecks: []server.ReadyCheck{models.Ready},
 	})
