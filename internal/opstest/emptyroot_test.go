@@ -80,7 +80,7 @@ func TestEmptyRootFilesystem(t *testing.T) {
 	}
 	p := startProcess(t, jail("serve"))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := waitHealthy(base, p, 60*time.Second); err != nil {
+	if err := waitReady(base, p, 60*time.Second); err != nil {
 		t.Fatalf("server in the empty root: %v\n%s", err, tail(p.out.String(), 4000))
 	}
 

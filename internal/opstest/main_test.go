@@ -235,7 +235,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 		cmd := exec.Command(binary, "serve")
 		cmd.Env = s.env
 		s.process = startProcess(t, cmd)
-		err := waitHealthy(s.URL, s.process, 60*time.Second)
+		err := waitReady(s.URL, s.process, 60*time.Second)
 		if err == nil {
 			return s
 		}
@@ -254,15 +254,16 @@ func environ(vars map[string]string) []string {
 	return env
 }
 
-// waitHealthy polls /healthz until it answers 200 or the process exits.
-func waitHealthy(base string, p *process, timeout time.Duration) error {
+// waitReady polls /readyz until it answers 200 (the database is up and the
+// built-in model warm) or the process exits.
+func waitReady(base string, p *process, timeout time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if !p.running() {
 			return fmt.Errorf("process exited: %v", p.err)
 		}
-		resp, err := client.Get(base + "/healthz")
+		resp, err := client.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -271,7 +272,7 @@ func waitHealthy(base string, p *process, timeout time.Duration) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("no 200 from %s/healthz within %v", base, timeout)
+	return fmt.Errorf("no 200 from %s/readyz within %v", base, timeout)
 }
 
 // cliResult is what a command-line run printed and how it ended.
