@@ -132,6 +132,7 @@ type result struct {
 	requests, errors int64
 	seconds          float64
 	p50, p99         time.Duration
+	latencies        []time.Duration
 	cpuSeconds       float64
 	serverCPU        float64
 }
@@ -143,6 +144,7 @@ func bench(args []string) error {
 	conc := fs.Int("c", 32, "concurrency")
 	dur := fs.Duration("d", 10*time.Second, "duration of each run")
 	seed := fs.Int("tasks", 10000, "tasks to seed")
+	rounds := fs.Int("rounds", 3, "alternating rounds per workload (the duration is split among them)")
 	readQ := fs.String("read-query", "query Read { tasks(first: 20) { edges { node { id title done owner { name } } } } }", "GraphQL read operation (for profiling variants)")
 	_ = fs.Parse(args)
 	if *dsn == "" {
@@ -184,25 +186,36 @@ func bench(args []string) error {
 
 	pgPIDs := func() []int { return postgresPIDs() }
 	var results []result
-	for _, run := range []struct {
+	// Each workload runs in rounds that alternate between the two servers,
+	// and the rounds are summed: a machine that drifts (other processes,
+	// CPU frequency, PostgreSQL's background writers) then weighs on both
+	// sides alike instead of on whichever happened to run last.
+	type run struct {
 		target string
 		addr   string
 		pid    int
 		w      workload
-	}{
-		{"raw", rawAddr, raw.Process.Pid, rawRead},
-		{"graphql", tmAddr, tm.Process.Pid, gqlRead},
-		{"raw", rawAddr, raw.Process.Pid, rawWrite},
-		{"graphql", tmAddr, tm.Process.Pid, gqlWrite},
+	}
+	for _, pair := range [][2]run{
+		{{"raw", rawAddr, raw.Process.Pid, rawRead}, {"graphql", tmAddr, tm.Process.Pid, gqlRead}},
+		{{"raw", rawAddr, raw.Process.Pid, rawWrite}, {"graphql", tmAddr, tm.Process.Pid, gqlWrite}},
 	} {
-		// A short warm-up fills pools and caches, then the measured run.
-		load(run.addr, run.w, *conc, time.Second)
-		pg0, srv0 := cpuSeconds(pgPIDs()), cpuSeconds([]int{run.pid})
-		r := load(run.addr, run.w, *conc, *dur)
-		r.serverCPU = cpuSeconds([]int{run.pid}) - srv0
-		r.cpuSeconds = cpuSeconds(pgPIDs()) - pg0 + r.serverCPU
-		r.target = run.target
-		results = append(results, r)
+		var sums [2]result
+		for round := 0; round < *rounds; round++ {
+			for i, run := range pair {
+				// A short warm-up fills pools and caches, then the measured run.
+				load(run.addr, run.w, *conc, time.Second)
+				pg0, srv0 := cpuSeconds(pgPIDs()), cpuSeconds([]int{run.pid})
+				r := load(run.addr, run.w, *conc, *dur/time.Duration(*rounds))
+				r.serverCPU = cpuSeconds([]int{run.pid}) - srv0
+				r.cpuSeconds = cpuSeconds(pgPIDs()) - pg0 + r.serverCPU
+				sums[i] = addResults(sums[i], r)
+			}
+		}
+		for i, run := range pair {
+			sums[i].target = run.target
+			results = append(results, sums[i])
+		}
 	}
 
 	fmt.Printf("\n%-8s %-6s %9s %7s %9s %9s %16s %16s %14s\n", "target", "load", "req/s", "errors", "p50", "p99", "cpu-s/1k req", "(server part)", "req/cpu-s")
@@ -385,7 +398,7 @@ func load(addr string, w workload, c int, d time.Duration) result {
 	wg.Wait()
 	secs := time.Since(start).Seconds()
 	slices.Sort(lat)
-	r := result{workload: w.name, requests: int64(len(lat)), errors: errCount.Load(), seconds: secs}
+	r := result{workload: w.name, requests: int64(len(lat)), errors: errCount.Load(), seconds: secs, latencies: lat}
 	if len(lat) > 0 {
 		r.p50 = lat[len(lat)/2]
 		r.p99 = lat[len(lat)*99/100]
@@ -509,4 +522,20 @@ func machineBusy() float64 {
 		busy += x
 	}
 	return busy / 100
+}
+
+// addResults sums two runs of the same workload; latency percentiles are
+// recomputed over both runs' requests.
+func addResults(a, b result) result {
+	out := result{
+		workload: b.workload, requests: a.requests + b.requests, errors: a.errors + b.errors,
+		seconds: a.seconds + b.seconds, cpuSeconds: a.cpuSeconds + b.cpuSeconds, serverCPU: a.serverCPU + b.serverCPU,
+		latencies: append(a.latencies, b.latencies...),
+	}
+	slices.Sort(out.latencies)
+	if n := len(out.latencies); n > 0 {
+		out.p50 = out.latencies[n/2]
+		out.p99 = out.latencies[n*99/100]
+	}
+	return out
 }
