@@ -81,6 +81,10 @@ type Options struct {
 	// with the compiled backend when it supports the model and agrees with
 	// gorgonnx on the trial input.
 	Backend Backend
+	// Kernels names the GEMM kernel set of the compiled backend: "" picks
+	// the best the CPU has (or TASKMIND_INFERENCE_KERNELS), "avx512",
+	// "avx2" or "generic" force one. Tests use it to compare the paths.
+	Kernels string
 	// Metrics, if set, receives request outcomes and queue depths.
 	Metrics Metrics
 	// Logger receives instance failures and rebuilds. Default: discard.
