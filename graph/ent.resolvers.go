@@ -53,6 +53,9 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 		ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// Model returns generated.ModelResolver implementation.
+func (r *Resolver) Model() generated.ModelResolver { return &modelResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -60,6 +63,7 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 func (r *Resolver) Task() generated.TaskResolver { return &taskResolver{r} }
 
 type (
+	modelResolver struct{ *Resolver }
 	queryResolver struct{ *Resolver }
 	taskResolver  struct{ *Resolver }
 )

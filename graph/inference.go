@@ -5,6 +5,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/taskmind/taskmind/ent"
 	"github.com/taskmind/taskmind/graph/model"
 	"github.com/taskmind/taskmind/internal/apperr"
 	"github.com/taskmind/taskmind/internal/inference"
@@ -73,3 +74,16 @@ func deref[T any](p *T) T {
 }
 
 func registryDecode(u *graphql.Upload) ([]float64, error) { return registry.DecodeDigit(u.File) }
+
+// modelEngine describes how this replica's engine serves m.
+func (r *Resolver) modelEngine(m *ent.MLModel) *model.ModelEngine {
+	info, err := r.Registry.Engine().Model(m.Name)
+	if err != nil || info.Version != m.Version {
+		return nil
+	}
+	e := &model.ModelEngine{Backend: string(info.Backend), AnyBatch: info.Batch, Operators: info.Operators}
+	if info.Kernels != "" {
+		e.Kernels = &info.Kernels
+	}
+	return e
+}

@@ -16,6 +16,11 @@ import (
 	"github.com/taskmind/taskmind/internal/auth"
 )
 
+// Engine is the resolver for the engine field.
+func (r *modelResolver) Engine(ctx context.Context, obj *ent.MLModel) (*model.ModelEngine, error) {
+	return r.modelEngine(obj), nil
+}
+
 // CreateTask is the resolver for the createTask field.
 func (r *mutationResolver) CreateTask(ctx context.Context, input ent.CreateTaskInput) (*ent.Task, error) {
 	return r.Tasks.Create(ctx, input, auth.FromContext(ctx).UserID)

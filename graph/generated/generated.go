@@ -34,6 +34,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Model() ModelResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
@@ -71,6 +72,7 @@ type ComplexityRoot struct {
 		Builtin     func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
+		Engine      func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Inputs      func(childComplexity int) int
 		Labels      func(childComplexity int) int
@@ -83,6 +85,13 @@ type ComplexityRoot struct {
 		UpdatedAt   func(childComplexity int) int
 		UploadedBy  func(childComplexity int) int
 		Version     func(childComplexity int) int
+	}
+
+	ModelEngine struct {
+		AnyBatch  func(childComplexity int) int
+		Backend   func(childComplexity int) int
+		Kernels   func(childComplexity int) int
+		Operators func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -225,6 +234,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ModelResolver interface {
+	Engine(ctx context.Context, obj *ent.MLModel) (*model.ModelEngine, error)
+}
 type MutationResolver interface {
 	CreateTask(ctx context.Context, input ent.CreateTaskInput) (*ent.Task, error)
 	UpdateTask(ctx context.Context, id int, input ent.UpdateTaskInput, expectedVersion *int) (*ent.Task, error)
@@ -374,6 +386,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Description(childComplexity), true
+	case "Model.engine":
+		if e.ComplexityRoot.Model.Engine == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Model.Engine(childComplexity), true
 	case "Model.id":
 		if e.ComplexityRoot.Model.ID == nil {
 			break
@@ -446,6 +464,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.Version(childComplexity), true
+
+	case "ModelEngine.anyBatch":
+		if e.ComplexityRoot.ModelEngine.AnyBatch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelEngine.AnyBatch(childComplexity), true
+	case "ModelEngine.backend":
+		if e.ComplexityRoot.ModelEngine.Backend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelEngine.Backend(childComplexity), true
+	case "ModelEngine.kernels":
+		if e.ComplexityRoot.ModelEngine.Kernels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelEngine.Kernels(childComplexity), true
+	case "ModelEngine.operators":
+		if e.ComplexityRoot.ModelEngine.Operators == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelEngine.Operators(childComplexity), true
 
 	case "Mutation.classifyDigit":
 		if e.ComplexityRoot.Mutation.ClassifyDigit == nil {
@@ -2141,6 +2184,23 @@ type DigitPrediction {
   modelVersion: String!
 }
 
+"How the replica that answered computes a model."
+type ModelEngine {
+  "compiled (Taskmind's backend) or gorgonnx (onnx-go's, for operators the compiled one lacks)."
+  backend: String!
+  "The compiled backend's matrix kernels: avx512, avx2 or generic; null for gorgonnx."
+  kernels: String
+  "Whether the model takes any batch size in its inputs' first dimension (else only the declared one)."
+  anyBatch: Boolean!
+  "The operators the model uses."
+  operators: [String!]!
+}
+
+extend type Model {
+  "The engine serving this model on the replica that answered; null while it is not loaded there."
+  engine: ModelEngine
+}
+
 extend type Query {
   "Every model in the registry, the built-in one first."
   models: [Model!]! @hasRole(role: VIEWER)
@@ -2249,8 +2309,24 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_builtin(ctx, field)
 	case "uploadedBy":
 		return ec.fieldContext_Model_uploadedBy(ctx, field)
+	case "engine":
+		return ec.fieldContext_Model_engine(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Model", field.Name)
+}
+
+func (ec *executionContext) childFields_ModelEngine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "backend":
+		return ec.fieldContext_ModelEngine_backend(ctx, field)
+	case "kernels":
+		return ec.fieldContext_ModelEngine_kernels(ctx, field)
+	case "anyBatch":
+		return ec.fieldContext_ModelEngine_anyBatch(ctx, field)
+	case "operators":
+		return ec.fieldContext_ModelEngine_operators(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModelEngine", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3871,6 +3947,130 @@ func (ec *executionContext) fieldContext_Model_uploadedBy(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Model_engine(ctx context.Context, field graphql.CollectedField, obj *ent.MLModel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Model_engine(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Model().Engine(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelEngine) graphql.Marshaler {
+			return ec.marshalOModelEngine2ᚖgithubᚗcomᚋtaskmindᚋtaskmindᚋgraphᚋmodelᚐModelEngine(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Model_engine(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Model",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelEngine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelEngine_backend(ctx context.Context, field graphql.CollectedField, obj *model.ModelEngine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelEngine_backend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Backend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelEngine_backend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelEngine", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelEngine_kernels(ctx context.Context, field graphql.CollectedField, obj *model.ModelEngine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelEngine_kernels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kernels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelEngine_kernels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelEngine", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelEngine_anyBatch(ctx context.Context, field graphql.CollectedField, obj *model.ModelEngine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelEngine_anyBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnyBatch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelEngine_anyBatch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelEngine", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ModelEngine_operators(ctx context.Context, field graphql.CollectedField, obj *model.ModelEngine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelEngine_operators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operators, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelEngine_operators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelEngine", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_createTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -10547,6 +10747,60 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Model_uploadedBy(ctx, field, obj)
 				})
+		case "engine":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Model_engine(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var modelEngineImplementors = []string{"ModelEngine"}
+
+func (ec *executionContext) _ModelEngine(ctx context.Context, sel ast.SelectionSet, obj *model.ModelEngine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, modelEngineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModelEngine")
+		case "backend":
+			out.Values[i] = ec._ModelEngine_backend(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kernels":
+			out.Values[i] = ec._ModelEngine_kernels(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "anyBatch":
+			out.Values[i] = ec._ModelEngine_anyBatch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "operators":
+			out.Values[i] = ec._ModelEngine_operators(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12203,6 +12457,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNTask2ᚖgithubᚗcomᚋtaskmindᚋtaskmindᚋentᚐTask(ctx context.Context, sel ast.SelectionSet, v *ent.Task) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Task!")
@@ -12758,6 +13041,13 @@ func (ec *executionContext) marshalOModel2ᚖgithubᚗcomᚋtaskmindᚋtaskmind�
 		return graphql.Null
 	}
 	return ec._Model(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOModelEngine2ᚖgithubᚗcomᚋtaskmindᚋtaskmindᚋgraphᚋmodelᚐModelEngine(ctx context.Context, sel ast.SelectionSet, v *model.ModelEngine) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ModelEngine(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalONode2githubᚗcomᚋtaskmindᚋtaskmindᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {

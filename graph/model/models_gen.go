@@ -33,6 +33,18 @@ type DigitPrediction struct {
 	ModelVersion  string    `json:"modelVersion"`
 }
 
+// How the replica that answered computes a model.
+type ModelEngine struct {
+	// compiled (Taskmind's backend) or gorgonnx (onnx-go's, for operators the compiled one lacks).
+	Backend string `json:"backend"`
+	// The compiled backend's matrix kernels: avx512, avx2 or generic; null for gorgonnx.
+	Kernels *string `json:"kernels,omitempty"`
+	// Whether the model takes any batch size in its inputs' first dimension (else only the declared one).
+	AnyBatch bool `json:"anyBatch"`
+	// The operators the model uses.
+	Operators []string `json:"operators"`
+}
+
 type PredictResult struct {
 	Model        string          `json:"model"`
 	ModelVersion string          `json:"modelVersion"`

@@ -36,6 +36,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/taskmind/taskmind/internal/inference/cpubackend"
+	"github.com/taskmind/taskmind/internal/inference/kernels"
 	"github.com/taskmind/taskmind/internal/inference/onnxcheck"
 )
 
@@ -74,6 +76,9 @@ type Options struct {
 	// and abandoning it would not give its core back. The trial run and the
 	// pre-parse's work cap keep runs far shorter than this. Default 2s.
 	Timeout time.Duration
+	// MaxBatch bounds the batch a request may send, and the batch the
+	// engine merges concurrent requests into. Default 64.
+	MaxBatch int
 	// Limits bound what a loaded model may declare.
 	Limits onnxcheck.Limits
 	// Backend forces a backend for every model: BackendGorgonnx serves
@@ -133,9 +138,15 @@ type ModelInfo struct {
 	Outputs    []TensorSpec
 	Operators  []string
 	Parameters int64
-	// Backend is the onnx-go backend that computes the model.
+	// Backend is the onnx-go backend that computes the model, and Kernels
+	// the kernel set of the compiled backend ("" for gorgonnx).
 	Backend Backend
-	Status  Status
+	Kernels string
+	// Batch reports whether the model takes any batch size in the first
+	// dimension of its inputs (the compiled backend), rather than only the
+	// declared one.
+	Batch  bool
+	Status Status
 }
 
 // Engine serves models. Its methods are safe for concurrent use.
@@ -163,6 +174,9 @@ func New(opts Options) *Engine {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 2 * time.Second
 	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 64
+	}
 	e := &Engine{
 		opts:    opts,
 		log:     opts.Logger,
@@ -189,12 +203,24 @@ type model struct {
 	info  ModelInfo
 	bytes []byte
 	opset int64
+	// plan is the compiled model its instances share; nil when gorgonnx
+	// serves it.
+	plan *cpubackend.Plan
 	// free holds the idle instances; its capacity is the pool size.
 	free chan *instance
 	// live counts the instances that exist, idle or busy; it drops when a
 	// rebuild fails, and the model stops being ready at zero.
-	live    atomic.Int32
-	waiting atomic.Int32
+	live atomic.Int32
+
+	// mu guards pending, the requests waiting for an instance. Whoever
+	// releases an instance serves them first, merging compatible ones into
+	// one batch, so batching costs no added latency: requests merge only
+	// when they would have waited anyway.
+	mu      sync.Mutex
+	pending []*request
+	// noMerge is set once a merged batch failed on shapes (a graph that
+	// fixes its batch size); requests then run one by one.
+	noMerge atomic.Bool
 }
 
 // Load vets b, builds and warms a pool of instances, and then serves it as
@@ -276,41 +302,74 @@ func (e *Engine) clearLoading(name string) {
 	delete(e.loading, name)
 }
 
-// trial builds the first instance and checks the model on a deterministic
-// input. onnx-go's gorgonnx backend runs it first, as the reference: it must
-// succeed within the request timeout and produce every output. Then the
-// compiled backend, if it supports the graph, must agree with gorgonnx;
-// it serves the model if so. Finally the serving instance runs the same
-// input again and must give bit-identical outputs: an operator that
-// corrupts its own weights (as onnx-go's Gemm does) shows up as a change.
+// trial builds the model's first instance and checks it on a deterministic
+// input. The compiled backend serves the model if it can compile it;
+// gorgonnx serves it otherwise. Where both can run it, gorgonnx's outputs are
+// the reference the compiled plan must agree with, so an operator one of them
+// computes wrongly is caught at upload rather than served. Finally the
+// serving instance runs the same input again and must give bit-identical
+// outputs: an operator that corrupts its own weights (as onnx-go's Gemm
+// does) shows up as a change.
 func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 	data := trialInput(m.info.Inputs)
-	ref, err := newInstance(m.bytes, m.info.Inputs, BackendGorgonnx, m.opset)
-	if err != nil {
-		return nil, nil, e.refuse(m, "decoding", err)
-	}
-	start := time.Now()
-	want, err := ref.run(data)
-	if err != nil {
-		return nil, nil, e.refuse(m, "trial run", err)
-	}
-	if d := time.Since(start); d > e.opts.Timeout {
-		return nil, nil, fmt.Errorf("%w: a trial run took %v; the limit is %v", ErrInvalidModel, d.Round(time.Millisecond), e.opts.Timeout)
-	}
-	inst, first := ref, want
-	m.info.Backend = BackendGorgonnx
-	if e.opts.Backend != BackendGorgonnx {
-		if fast, got, err := e.tryCompiled(m, data); err != nil {
-			e.log.Info("serving the model with gorgonnx", "model", m.info.Name, "version", m.info.Version, "reason", err)
-		} else {
-			if err := agree(m.info.Outputs, got, want); err != nil {
-				return nil, nil, err
+	shapes := declaredShapes(m.info.Inputs)
+	var (
+		ref     *instance
+		want    []Tensor
+		refErr  error
+		inst    *instance
+		first   []Tensor
+		planErr error
+	)
+	ref, refErr = newGorgonnx(m.bytes, m.info.Inputs)
+	if refErr == nil {
+		start := time.Now()
+		want, refErr = ref.run(context.Background(), shapes, data)
+		if refErr == nil {
+			want = own(want)
+			if d := time.Since(start); d > e.opts.Timeout && e.opts.Backend == BackendGorgonnx {
+				return nil, nil, fmt.Errorf("%w: a trial run took %v; the limit is %v", ErrInvalidModel, d.Round(time.Millisecond), e.opts.Timeout)
 			}
-			inst, first = fast, got
-			m.info.Backend = BackendCompiled
 		}
 	}
-	second, err := inst.run(data)
+	if e.opts.Backend != BackendGorgonnx {
+		set, err := e.kernelSet()
+		if err != nil {
+			return nil, nil, err
+		}
+		m.plan, planErr = compile(m.bytes, m.info.Inputs, m.opset, set)
+		if planErr == nil {
+			inst = &instance{plan: m.plan.NewInstance()}
+			first, planErr = inst.run(context.Background(), shapes, data)
+			if planErr != nil {
+				e.log.Warn("the compiled backend failed a trial run", "model", m.info.Name, "version", m.info.Version, "err", planErr)
+			}
+		}
+		if planErr != nil {
+			m.plan, inst = nil, nil
+		}
+	}
+	switch {
+	case inst != nil:
+		first = own(first)
+		if want != nil {
+			if err := agree(m.info.Outputs, first, want); err != nil {
+				return nil, nil, err
+			}
+		}
+		m.info.Backend, m.info.Kernels, m.info.Batch = BackendCompiled, m.plan.Kernels(), true
+	case refErr == nil:
+		if planErr != nil {
+			e.log.Info("serving the model with gorgonnx", "model", m.info.Name, "version", m.info.Version, "reason", planErr)
+		}
+		inst, first = ref, want
+		m.info.Backend = BackendGorgonnx
+	case planErr != nil:
+		return nil, nil, e.refuse(m, "compilation", planErr)
+	default:
+		return nil, nil, e.refuse(m, "trial run", refErr)
+	}
+	second, err := inst.run(context.Background(), shapes, data)
 	if err != nil {
 		return nil, nil, e.refuse(m, "second trial run", err)
 	}
@@ -329,20 +388,24 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 	return inst, outputs, nil
 }
 
-// tryCompiled builds and runs the model on the compiled backend. An error
-// means the backend does not support it (or failed on it), and gorgonnx
-// serves the model instead.
-func (e *Engine) tryCompiled(m *model, data [][]float32) (*instance, []Tensor, error) {
-	inst, err := newInstance(m.bytes, m.info.Inputs, BackendCompiled, m.opset)
-	if err != nil {
-		return nil, nil, err
+// kernelSet resolves Options.Kernels.
+func (e *Engine) kernelSet() (*kernels.Set, error) {
+	if e.opts.Kernels == "" {
+		return kernels.Default(), nil
 	}
-	got, err := inst.run(data)
+	set, err := kernels.Lookup(e.opts.Kernels)
 	if err != nil {
-		e.log.Warn("the compiled backend failed a trial run", "model", m.info.Name, "version", m.info.Version, "err", err)
-		return nil, nil, err
+		return nil, fmt.Errorf("inference kernels: %w", err)
 	}
-	return inst, got, nil
+	return set, nil
+}
+
+func declaredShapes(specs []TensorSpec) [][]int {
+	shapes := make([][]int, len(specs))
+	for i, s := range specs {
+		shapes[i] = s.Shape
+	}
+	return shapes
 }
 
 // agree compares the compiled backend's trial outputs with gorgonnx's. The
@@ -370,15 +433,21 @@ func agree(specs []TensorSpec, got, want []Tensor) error {
 // agreeTolerance is relative to the largest output magnitude.
 const agreeTolerance = 1e-4
 
-// build makes another instance of a model that has passed its trial, warmed
-// with one run so that onnx-go builds its graph and VM now rather than on a
-// user's request.
+// build makes another instance of a model that has passed its trial. A
+// compiled instance shares the plan and lays out its buffers now; a gorgonnx
+// one decodes the file and runs once, so that onnx-go builds its graph and
+// VM now rather than on a user's request.
 func (e *Engine) build(m *model) (*instance, error) {
-	inst, err := newInstance(m.bytes, m.info.Inputs, m.info.Backend, m.opset)
-	if err != nil {
-		return nil, err
+	var inst *instance
+	if m.plan != nil {
+		inst = &instance{plan: m.plan.NewInstance()}
+	} else {
+		var err error
+		if inst, err = newGorgonnx(m.bytes, m.info.Inputs); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := inst.run(trialInput(m.info.Inputs)); err != nil {
+	if _, err := inst.run(context.Background(), declaredShapes(m.info.Inputs), trialInput(m.info.Inputs)); err != nil {
 		return nil, err
 	}
 	return inst, nil
@@ -542,59 +611,253 @@ func statusOf(err error) string {
 	}
 }
 
+// request is one Predict call waiting for, or being served by, an
+// instance.
+type request struct {
+	shapes [][]int
+	data   [][]float32
+	rows   int // the batch: the first dimension of every input
+	out    []Tensor
+	err    error
+	done   chan struct{}
+	taken  bool // by a server; guarded by model.mu
+}
+
 func (e *Engine) predict(ctx context.Context, m *model, inputs []Tensor) (Output, error) {
-	data, err := m.arrange(inputs)
+	r, err := m.arrange(inputs, e.opts.MaxBatch)
 	if err != nil {
 		return Output{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return Output{}, err
 	}
-	inst, err := e.acquire(ctx, m)
-	if err != nil {
-		return Output{}, err
+	var inst *instance
+	select {
+	case inst = <-m.free:
+	default:
 	}
-	tensors, err := inst.run(data)
-	if err != nil {
-		e.log.Error("inference failed; rebuilding the instance", "model", m.info.Name, "version", m.info.Version, "err", err)
-		go e.replace(m)
-		return Output{}, fmt.Errorf("%w: model %q could not compute this input", ErrFailed, m.info.Name)
+	if inst == nil {
+		if inst, err = e.wait(ctx, m, r); err != nil {
+			return Output{}, err
+		}
 	}
-	m.free <- inst
-	for i := range tensors {
-		tensors[i].Name = m.info.Outputs[i].Name
+	if inst != nil {
+		// This request holds an instance: run it, then serve whoever queued
+		// meanwhile.
+		out, err := inst.run(ctx, r.shapes, r.data)
+		if err == nil {
+			r.out = own(out)
+		} else {
+			r.err = e.failed(m, inst, err)
+			inst = nil
+		}
+		if inst != nil {
+			e.release(m, inst)
+		}
 	}
-	return Output{Model: m.info.Name, Version: m.info.Version, Tensors: tensors}, nil
+	if r.err != nil {
+		return Output{}, r.err
+	}
+	for i := range r.out {
+		r.out[i].Name = m.info.Outputs[i].Name
+	}
+	return Output{Model: m.info.Name, Version: m.info.Version, Tensors: r.out}, nil
 }
 
-// acquire takes an idle instance, waiting in the bounded queue if none is.
-func (e *Engine) acquire(ctx context.Context, m *model) (*instance, error) {
+// wait queues r until an instance serves it (then r.out or r.err is set
+// and wait returns nil, nil), or returns an instance that became free while
+// queueing, for the caller to run r on.
+func (e *Engine) wait(ctx context.Context, m *model, r *request) (*instance, error) {
+	m.mu.Lock()
 	select {
 	case inst := <-m.free:
+		m.mu.Unlock()
 		return inst, nil
 	default:
 	}
-	n := m.waiting.Add(1)
-	defer func() { e.metrics.SetQueueDepth(m.info.Name, int(m.waiting.Add(-1))) }()
-	if n > int32(e.opts.QueueSize) {
-		return nil, fmt.Errorf("%w: %d requests already wait for model %q", ErrBusy, n-1, m.info.Name)
+	if len(m.pending) >= e.opts.QueueSize {
+		n := len(m.pending)
+		m.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d requests already wait for model %q", ErrBusy, n, m.info.Name)
 	}
-	e.metrics.SetQueueDepth(m.info.Name, int(n))
-	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
-	defer cancel()
+	r.done = make(chan struct{})
+	m.pending = append(m.pending, r)
+	e.metrics.SetQueueDepth(m.info.Name, len(m.pending))
+	m.mu.Unlock()
+
+	timer := time.NewTimer(e.opts.Timeout)
+	defer timer.Stop()
+	var err error
 	select {
-	case inst := <-m.free:
-		return inst, nil
+	case <-r.done:
+		return nil, nil
+	case <-timer.C:
+		err = fmt.Errorf("%w: no instance of model %q became free in time", ErrTimeout, m.info.Name)
 	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%w: no instance of model %q became free in time", ErrTimeout, m.info.Name)
-		}
-		return nil, ctx.Err()
+		err = ctx.Err()
 	}
+	m.mu.Lock()
+	if !r.taken {
+		m.pending = slices.DeleteFunc(m.pending, func(p *request) bool { return p == r })
+		e.metrics.SetQueueDepth(m.info.Name, len(m.pending))
+		m.mu.Unlock()
+		return nil, err
+	}
+	m.mu.Unlock()
+	// A server has it already and will finish in a moment; wait, so the
+	// caller's input is not read after Predict returns.
+	<-r.done
+	return nil, nil
 }
 
-// replace rebuilds an instance that failed, which may hold half-updated
-// state, so the pool keeps its size.
+// release serves queued requests with inst, or returns it to the pool.
+func (e *Engine) release(m *model, inst *instance) {
+	m.mu.Lock()
+	if len(m.pending) == 0 {
+		m.free <- inst // never blocks: the channel holds the whole pool
+		m.mu.Unlock()
+		return
+	}
+	batch := e.takeBatch(m)
+	m.mu.Unlock()
+	go e.serve(m, inst, batch)
+}
+
+// takeBatch removes the requests to serve next: the oldest, and, on a
+// model that takes any batch size, the queued requests of the same shapes
+// up to MaxBatch rows. m.mu is held.
+func (e *Engine) takeBatch(m *model) []*request {
+	head := m.pending[0]
+	batch := []*request{head}
+	head.taken = true
+	rows := head.rows
+	rest := m.pending[:0]
+	for _, r := range m.pending[1:] {
+		if m.plan != nil && !m.noMerge.Load() && rows+r.rows <= e.opts.MaxBatch && sameItemShapes(head.shapes, r.shapes) {
+			r.taken = true
+			batch = append(batch, r)
+			rows += r.rows
+			continue
+		}
+		rest = append(rest, r)
+	}
+	clear(m.pending[len(rest):])
+	m.pending = rest
+	e.metrics.SetQueueDepth(m.info.Name, len(m.pending))
+	return batch
+}
+
+// serve runs a batch of queued requests on inst, then releases it.
+func (e *Engine) serve(m *model, inst *instance, batch []*request) {
+	defer func() {
+		for _, r := range batch {
+			close(r.done)
+		}
+	}()
+	if len(batch) > 1 {
+		if err := e.runMerged(m, inst, batch); err == nil {
+			e.release(m, inst)
+			return
+		} else if errors.Is(err, cpubackend.ErrShape) {
+			m.noMerge.Store(true)
+			e.log.Info("the model's graph fixes its batch size; requests will run one by one", "model", m.info.Name, "version", m.info.Version)
+		} else {
+			err = e.failed(m, inst, err)
+			for _, r := range batch {
+				r.err = err
+			}
+			return
+		}
+	}
+	for i, r := range batch {
+		out, err := inst.run(context.Background(), r.shapes, r.data)
+		if err != nil {
+			r.err = e.failed(m, inst, err)
+			for _, rest := range batch[i+1:] {
+				rest.err = r.err
+			}
+			return
+		}
+		r.out = own(out)
+	}
+	e.release(m, inst)
+}
+
+// runMerged stacks the requests' inputs along the first dimension, runs them
+// as one batch and hands each request its rows of every output.
+func (e *Engine) runMerged(m *model, inst *instance, batch []*request) error {
+	rows := 0
+	for _, r := range batch {
+		rows += r.rows
+	}
+	shapes := make([][]int, len(batch[0].shapes))
+	data := make([][]float32, len(shapes))
+	for i, s := range batch[0].shapes {
+		shapes[i] = append([]int{rows}, s[1:]...)
+		data[i] = make([]float32, 0, rows*elements(s[1:]))
+		for _, r := range batch {
+			data[i] = append(data[i], r.data[i]...)
+		}
+	}
+	out, err := inst.run(context.Background(), shapes, data)
+	if err != nil {
+		return err
+	}
+	for _, t := range out {
+		if len(t.Shape) == 0 || t.Shape[0] != rows {
+			return fmt.Errorf("%w: output of shape %v for a batch of %d", cpubackend.ErrShape, t.Shape, rows)
+		}
+	}
+	at := 0
+	for _, r := range batch {
+		r.out = make([]Tensor, len(out))
+		for i, t := range out {
+			per := len(t.Data) / rows
+			r.out[i] = Tensor{
+				Shape: append([]int{r.rows}, t.Shape[1:]...),
+				Data:  slices.Clone(t.Data[at*per : (at+r.rows)*per]),
+			}
+		}
+		at += r.rows
+	}
+	return nil
+}
+
+func sameItemShapes(a, b [][]int) bool {
+	for i := range a {
+		if !slices.Equal(a[i][1:], b[i][1:]) {
+			return false
+		}
+	}
+	return true
+}
+
+func elements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// failed handles a run error: an input the graph cannot take is the
+// caller's; anything else discards the instance, which may hold
+// half-updated state, and rebuilds one so the pool keeps its size.
+func (e *Engine) failed(m *model, inst *instance, err error) error {
+	if errors.Is(err, cpubackend.ErrShape) {
+		e.release(m, inst)
+		return fmt.Errorf("%w: model %q cannot take inputs of these shapes", ErrBadInput, m.info.Name)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		e.release(m, inst) // a plan stops between steps; nothing is half-done
+		return err
+	}
+	e.log.Error("inference failed; rebuilding the instance", "model", m.info.Name, "version", m.info.Version, "err", err)
+	go e.replace(m)
+	return fmt.Errorf("%w: model %q could not compute this input", ErrFailed, m.info.Name)
+}
+
+// replace builds an instance in place of one that failed.
 func (e *Engine) replace(m *model) {
 	inst, err := e.build(m)
 	if err != nil {
@@ -602,17 +865,19 @@ func (e *Engine) replace(m *model) {
 		e.log.Error("rebuilding a model instance failed", "model", m.info.Name, "version", m.info.Version, "instances_left", left, "err", err)
 		return
 	}
-	m.free <- inst
+	e.release(m, inst)
 }
 
 // arrange checks inputs against the model's declared inputs and returns
-// their data in declaration order.
-func (m *model) arrange(inputs []Tensor) ([][]float32, error) {
+// them as a request, in declaration order. A model served by the compiled
+// backend takes any batch (first dimension) up to maxBatch, the same for
+// every input; otherwise shapes must match exactly.
+func (m *model) arrange(inputs []Tensor, maxBatch int) (*request, error) {
 	specs := m.info.Inputs
 	if len(inputs) != len(specs) {
 		return nil, fmt.Errorf("%w: model %q takes %d inputs (%s), got %d", ErrBadInput, m.info.Name, len(specs), inputNames(specs), len(inputs))
 	}
-	data := make([][]float32, len(specs))
+	r := &request{shapes: make([][]int, len(specs)), data: make([][]float32, len(specs)), rows: -1}
 	for _, in := range inputs {
 		i := slices.IndexFunc(specs, func(s TensorSpec) bool { return s.Name == in.Name })
 		if in.Name == "" && len(specs) == 1 {
@@ -621,18 +886,47 @@ func (m *model) arrange(inputs []Tensor) ([][]float32, error) {
 		if i < 0 {
 			return nil, fmt.Errorf("%w: model %q has no input %q; its inputs are %s", ErrBadInput, m.info.Name, in.Name, inputNames(specs))
 		}
-		if data[i] != nil {
+		if r.data[i] != nil {
 			return nil, fmt.Errorf("%w: input %q is given twice", ErrBadInput, specs[i].Name)
 		}
-		if !slices.Equal(in.Shape, specs[i].Shape) {
-			return nil, fmt.Errorf("%w: input %q has shape %v; the model takes %v", ErrBadInput, specs[i].Name, in.Shape, specs[i].Shape)
+		want := specs[i].Shape
+		batched := m.info.Batch && len(want) > 0 && want[0] == 1 && len(in.Shape) == len(want) &&
+			slices.Equal(in.Shape[1:], want[1:]) && in.Shape[0] >= 1
+		switch {
+		case batched && in.Shape[0] > maxBatch:
+			return nil, fmt.Errorf("%w: input %q has a batch of %d; the limit is %d", ErrBadInput, specs[i].Name, in.Shape[0], maxBatch)
+		case batched:
+		case !slices.Equal(in.Shape, want):
+			if m.info.Batch && len(want) > 0 && want[0] == 1 {
+				return nil, fmt.Errorf("%w: input %q has shape %v; the model takes %v, with any batch size first", ErrBadInput, specs[i].Name, in.Shape, append([]any{"N"}, anys(want[1:])...))
+			}
+			return nil, fmt.Errorf("%w: input %q has shape %v; the model takes %v", ErrBadInput, specs[i].Name, in.Shape, want)
 		}
-		if len(in.Data) != specs[i].Elements() {
-			return nil, fmt.Errorf("%w: input %q has %d values; shape %v needs %d", ErrBadInput, specs[i].Name, len(in.Data), in.Shape, specs[i].Elements())
+		rows := 1
+		if len(in.Shape) > 0 {
+			rows = in.Shape[0]
 		}
-		data[i] = in.Data
+		if r.rows >= 0 && rows != r.rows && batched {
+			return nil, fmt.Errorf("%w: inputs have different batch sizes (%d and %d)", ErrBadInput, r.rows, rows)
+		}
+		r.rows = rows
+		if len(in.Data) != elements(in.Shape) {
+			return nil, fmt.Errorf("%w: input %q has %d values; shape %v needs %d", ErrBadInput, specs[i].Name, len(in.Data), in.Shape, elements(in.Shape))
+		}
+		r.shapes[i], r.data[i] = in.Shape, in.Data
 	}
-	return data, nil
+	if r.rows < 1 {
+		r.rows = 1
+	}
+	return r, nil
+}
+
+func anys(v []int) []any {
+	out := make([]any, len(v))
+	for i, x := range v {
+		out[i] = x
+	}
+	return out
 }
 
 func inputNames(specs []TensorSpec) string {

@@ -31,14 +31,14 @@ func loadedTiny(t *testing.T, opts Options) (*Engine, *model) {
 
 // takeAll empties a model's pool, as if every instance were busy, and
 // returns a function that gives them back.
-func takeAll(m *model) func() {
+func takeAll(e *Engine, m *model) func() {
 	var held []*instance
 	for len(m.free) > 0 {
 		held = append(held, <-m.free)
 	}
 	return func() {
 		for _, inst := range held {
-			m.free <- inst
+			e.release(m, inst)
 		}
 	}
 }
@@ -65,7 +65,7 @@ func (r *depthRecorder) SetQueueDepth(_ string, n int) {
 func TestQueueFullIsBusy(t *testing.T) {
 	rec := &depthRecorder{}
 	e, m := loadedTiny(t, Options{PoolSize: 1, QueueSize: 2, Timeout: 5 * time.Second, Metrics: rec})
-	giveBack := takeAll(m)
+	giveBack := takeAll(e, m)
 
 	// Two callers wait in the queue...
 	var wg sync.WaitGroup
@@ -76,7 +76,7 @@ func TestQueueFullIsBusy(t *testing.T) {
 			results <- err
 		})
 	}
-	waitFor(t, func() bool { return m.waiting.Load() == 2 })
+	waitFor(t, func() bool { return m.queued() == 2 })
 	// ...so a third is turned away at once.
 	start := time.Now()
 	_, err := e.Predict(context.Background(), "tiny", tinyIn)
@@ -106,7 +106,7 @@ func TestQueueFullIsBusy(t *testing.T) {
 
 func TestDeadlineWhileQueued(t *testing.T) {
 	e, m := loadedTiny(t, Options{PoolSize: 1, Timeout: 50 * time.Millisecond})
-	defer takeAll(m)()
+	defer takeAll(e, m)()
 
 	start := time.Now()
 	_, err := e.Predict(context.Background(), "tiny", tinyIn)
@@ -123,8 +123,8 @@ func TestDeadlineWhileQueued(t *testing.T) {
 	if _, err := e.Predict(ctx, "tiny", tinyIn); !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
 		t.Errorf("cancelled caller: got %v, want context.Canceled", err)
 	}
-	if m.waiting.Load() != 0 {
-		t.Errorf("%d callers still counted as waiting", m.waiting.Load())
+	if n := m.queued(); n != 0 {
+		t.Errorf("%d callers still counted as waiting", n)
 	}
 }
 
@@ -132,9 +132,9 @@ func TestDeadlineWhileQueued(t *testing.T) {
 // Run: the caller gets ErrFailed, the process lives, and the pool is
 // rebuilt to full size.
 func TestPanicInRunIsRecovered(t *testing.T) {
-	e, m := loadedTiny(t, Options{PoolSize: 1, Timeout: 5 * time.Second})
+	e, m := loadedTiny(t, Options{PoolSize: 1, Timeout: 5 * time.Second, Backend: BackendGorgonnx})
 	inst := <-m.free
-	inst.backend = &gorgonnx.Graph{} // an empty graph: Run dereferences nil
+	inst.gorgo.backend = &gorgonnx.Graph{} // an empty graph: Run dereferences nil
 	m.free <- inst
 
 	_, err := e.Predict(context.Background(), "tiny", tinyIn)
@@ -280,11 +280,11 @@ func TestOnnxGoPanicsOnMalformedGraph(t *testing.T) {
 	}}
 	err := func() (err error) {
 		defer guard(&err)
-		inst, err := newInstance(m.Marshal(), []TensorSpec{{Name: "x", DType: "FLOAT", Shape: []int{1, 4}}}, BackendGorgonnx, 12)
+		inst, err := newGorgonnx(m.Marshal(), []TensorSpec{{Name: "x", DType: "FLOAT", Shape: []int{1, 4}}})
 		if err != nil {
 			return err
 		}
-		_, err = inst.run([][]float32{onnxtest.TinyInput})
+		_, err = inst.run(context.Background(), [][]int{{1, 4}}, [][]float32{onnxtest.TinyInput})
 		return err
 	}()
 	if !errors.Is(err, errPanic) {
@@ -297,4 +297,11 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// queued counts the requests waiting for an instance.
+func (m *model) queued() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pending)
 }

@@ -258,8 +258,9 @@ func TestPredictRefusesBadInput(t *testing.T) {
 		{"no inputs", nil, `model "tiny" takes 1 inputs ("x" [1 4]), got 0`},
 		{"two inputs", []inference.Tensor{x([]int{1, 4}, onnxtest.TinyInput), x([]int{1, 4}, onnxtest.TinyInput)}, "takes 1 inputs"},
 		{"wrong name", []inference.Tensor{{Name: "img", Shape: []int{1, 4}, Data: onnxtest.TinyInput}}, `model "tiny" has no input "img"`},
-		{"batch of two", []inference.Tensor{x([]int{2, 4}, make([]float32, 8))}, `input "x" has shape [2 4]; the model takes [1 4]`},
-		{"missing batch dimension", []inference.Tensor{x([]int{4}, onnxtest.TinyInput)}, "has shape [4]; the model takes [1 4]"},
+		{"wrong item shape", []inference.Tensor{x([]int{2, 5}, make([]float32, 10))}, `input "x" has shape [2 5]; the model takes [N 4], with any batch size first`},
+		{"batch over the limit", []inference.Tensor{x([]int{65, 4}, make([]float32, 65*4))}, `input "x" has a batch of 65; the limit is 64`},
+		{"missing batch dimension", []inference.Tensor{x([]int{4}, onnxtest.TinyInput)}, "has shape [4]; the model takes [N 4]"},
 		{"data shorter than shape", []inference.Tensor{x([]int{1, 4}, []float32{1, 2})}, `input "x" has 2 values; shape [1 4] needs 4`},
 	}
 	for _, tc := range tests {
@@ -319,16 +320,6 @@ func TestLoadRefusesHostileModels(t *testing.T) {
 			m.Graph.Outputs[0].Dims = nil
 			return m.Marshal()
 		}(), "computes a value of shape [1048576,1048576]"},
-		// Passes the pre-parse, then panics gorgonia inside its op kernels
-		// (a negative Concat axis indexes a slice with -1). gorgonia's own
-		// VMs run ops in a goroutine of their own, where this panic would
-		// kill the test binary; the engine's synchronous VM recovers it.
-		{"panics onnx-go", func() []byte {
-			m := onnxtest.Tiny()
-			m.Graph.Nodes[2] = onnxtest.Node{Op: "Concat", In: []string{"z", "b"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", -1)}}
-			m.Graph.Outputs[0].Dims = []int64{1, 6}
-			return m.Marshal()
-		}(), "onnx-go crashed on this model during the trial run"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -457,20 +448,47 @@ func TestMetricsHook(t *testing.T) {
 // operator only gorgonnx implements.
 func TestGorgonnxServesWhatTheCompiledBackendLacks(t *testing.T) {
 	m := onnxtest.Tiny()
-	m.Graph.Nodes[2].Op = "Tanh"
+	m.Graph.Nodes[2].Op = "Abs"
 	e := newEngine(t, inference.Options{PoolSize: 1})
-	load(t, e, "tanh", "1", m.Marshal())
-	info, err := e.Model("tanh")
-	if err != nil || info.Backend != inference.BackendGorgonnx {
-		t.Fatalf("got %+v, %v; want the model served by gorgonnx", info, err)
+	load(t, e, "abs", "1", m.Marshal())
+	info, err := e.Model("abs")
+	if err != nil || info.Backend != inference.BackendGorgonnx || info.Batch {
+		t.Fatalf("got %+v, %v; want the model served by gorgonnx at its declared batch", info, err)
 	}
-	out, err := e.Predict(context.Background(), "tanh", []inference.Tensor{{Name: "x", Shape: []int{1, 4}, Data: onnxtest.TinyInput}})
+	out, err := e.Predict(context.Background(), "abs", []inference.Tensor{{Name: "x", Shape: []int{1, 4}, Data: onnxtest.TinyInput}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, z := range []float64{-4.5, 3, 8.5} {
-		if got, want := float64(out.Tensors[0].Data[i]), math.Tanh(z); math.Abs(got-want) > 1e-6 {
-			t.Errorf("y[%d]: got %v, want tanh(%v) = %v", i, got, z, want)
+		if got, want := float64(out.Tensors[0].Data[i]), math.Abs(z); math.Abs(got-want) > 1e-6 {
+			t.Errorf("y[%d]: got %v, want abs(%v) = %v", i, got, z, want)
 		}
+	}
+	_, err = e.Predict(context.Background(), "abs", []inference.Tensor{{Name: "x", Shape: []int{2, 4}, Data: make([]float32, 8)}})
+	if !errors.Is(err, inference.ErrBadInput) || !strings.Contains(err.Error(), "the model takes [1 4]") {
+		t.Errorf("a batch of 2 on gorgonnx: got %v, want ErrBadInput naming [1 4]", err)
+	}
+}
+
+// TestGorgoniaPanicIsRecovered loads a file that passes the pre-parse and
+// then panics gorgonia inside its op kernels (a negative Concat axis indexes
+// a slice with -1). gorgonia's own VMs run ops in a goroutine of their own,
+// where this panic would kill the process; the engine's synchronous VM
+// recovers it. The compiled backend computes this model correctly, so the
+// same file loads there.
+func TestGorgoniaPanicIsRecovered(t *testing.T) {
+	m := onnxtest.Tiny()
+	m.Graph.Nodes[2] = onnxtest.Node{Op: "Concat", In: []string{"z", "b"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", -1)}}
+	m.Graph.Outputs[0].Dims = []int64{1, 6}
+	gorgo := newEngine(t, inference.Options{PoolSize: 1, Backend: inference.BackendGorgonnx})
+	err := gorgo.Load(context.Background(), "concat", "1", m.Marshal(), inference.Meta{})
+	if !errors.Is(err, inference.ErrInvalidModel) || !strings.Contains(err.Error(), "onnx-go crashed on this model during the trial run") {
+		t.Fatalf("gorgonnx: got %v, want a recovered crash", err)
+	}
+	compiled := newEngine(t, inference.Options{PoolSize: 1})
+	load(t, compiled, "concat", "1", m.Marshal())
+	out, err := compiled.Predict(context.Background(), "concat", []inference.Tensor{{Name: "x", Shape: []int{1, 4}, Data: onnxtest.TinyInput}})
+	if err != nil || len(out.Tensors[0].Data) != 6 {
+		t.Fatalf("compiled: got %+v, %v", out, err)
 	}
 }

@@ -1,6 +1,7 @@
 package cpubackend_test
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -13,16 +14,14 @@ import (
 
 	"github.com/taskmind/taskmind/internal/inference/cpubackend"
 	"github.com/taskmind/taskmind/internal/inference/internal/onnxtest"
+	"github.com/taskmind/taskmind/internal/inference/kernels"
 )
 
-type backend interface {
-	onnx.Backend
-	Run() error
-}
-
-// run decodes model onto backend, feeds x to input "x" and returns output 0.
-func run(t *testing.T, be backend, model []byte, x []float32, shape []int) ([]float32, []int) {
+// runGorgonnx decodes model onto onnx-go's own backend, feeds x to input
+// "x" and returns output 0.
+func runGorgonnx(t *testing.T, model []byte, x []float32, shape []int) ([]float32, []int) {
 	t.Helper()
+	be := gorgonnx.NewGraph()
 	m := onnx.NewModel(be)
 	if err := m.UnmarshalBinary(model); err != nil {
 		t.Fatalf("decode: %v", err)
@@ -39,6 +38,36 @@ func run(t *testing.T, be backend, model []byte, x []float32, shape []int) ([]fl
 		t.Fatal(err)
 	}
 	return slices.Clone(out[0].Data().([]float32)), slices.Clone([]int(out[0].Shape()))
+}
+
+// compile decodes model and compiles it with input "x" (or input "input"
+// where the model has it).
+func compile(t testing.TB, model []byte, opset int64, set *kernels.Set) (*cpubackend.Plan, error) {
+	t.Helper()
+	g := cpubackend.New()
+	m := onnx.NewModel(g)
+	if err := m.UnmarshalBinary(model); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	input := "x"
+	if _, ok := m.GetNodeByName("input"); ok {
+		input = "input"
+	}
+	return g.Compile([]string{input}, m.Output, cpubackend.Options{Opset: opset, Kernels: set})
+}
+
+// runPlan compiles model and runs it on x.
+func runPlan(t *testing.T, model []byte, opset int64, set *kernels.Set, x []float32, shape []int) ([]float32, []int) {
+	t.Helper()
+	p, err := compile(t, model, opset, set)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	out, err := p.NewInstance().Run(context.Background(), [][]int{shape}, [][]float32{x})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return slices.Clone(out[0].Data), slices.Clone(out[0].Shape)
 }
 
 func randoms(rng *rand.Rand, n int) []float32 {
@@ -120,14 +149,16 @@ func TestOperatorsAgreeWithGorgonnx(t *testing.T) {
 				n *= d
 			}
 			x := randoms(rng, n)
-			want, wantShape := run(t, gorgonnx.NewGraph(), tc.model, x, tc.x)
-			got, gotShape := run(t, cpubackend.New(13), tc.model, x, tc.x)
-			if !slices.Equal(gotShape, wantShape) {
-				t.Fatalf("shape: got %v, want %v (gorgonnx)", gotShape, wantShape)
-			}
-			for i := range want {
-				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) { // float32 sums in another order
-					t.Fatalf("y[%d]: got %v, want %v (gorgonnx)", i, got[i], want[i])
+			want, wantShape := runGorgonnx(t, tc.model, x, tc.x)
+			for _, set := range kernels.Available() {
+				got, gotShape := runPlan(t, tc.model, 13, set, x, tc.x)
+				if !slices.Equal(gotShape, wantShape) {
+					t.Fatalf("%s: shape: got %v, want %v (gorgonnx)", set.Name(), gotShape, wantShape)
+				}
+				for i := range want {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) { // float32 sums in another order
+						t.Fatalf("%s: y[%d]: got %v, want %v (gorgonnx)", set.Name(), i, got[i], want[i])
+					}
 				}
 			}
 		})
@@ -139,7 +170,7 @@ func TestOperatorsAgreeWithGorgonnx(t *testing.T) {
 func TestSoftmaxOpset13Axis(t *testing.T) {
 	model := single(13, "Softmax", []int64{1, 3, 2}, []int64{1, 3, 2}, []onnxtest.Attr{onnxtest.Int("axis", 1)})
 	x := []float32{0, 1, 1, 2, 2, 3} // [c][k]: columns (0,1,2) and (1,2,3)
-	got, _ := run(t, cpubackend.New(13), model, x, []int{1, 3, 2})
+	got, _ := runPlan(t, model, 13, nil, x, []int{1, 3, 2})
 	e0, e1, e2 := math.Exp(0), math.Exp(1), math.Exp(2)
 	s := e0 + e1 + e2
 	want := []float64{e0 / s, e0 / s, e1 / s, e1 / s, e2 / s, e2 / s}
@@ -151,15 +182,8 @@ func TestSoftmaxOpset13Axis(t *testing.T) {
 }
 
 func TestUnsupportedOperator(t *testing.T) {
-	model := single(12, "Tanh", []int64{1, 4}, []int64{1, 4}, nil)
-	g := cpubackend.New(12)
-	m := onnx.NewModel(g)
-	if err := m.UnmarshalBinary(model); err != nil {
-		t.Fatal(err)
-	}
-	n, _ := m.GetNodeByName("x")
-	_ = n.(onnx.DataCarrier).SetTensor(tensor.New(tensor.WithShape(1, 4), tensor.Of(tensor.Float32)))
-	if err := g.Compile(); !errors.Is(err, cpubackend.ErrUnsupported) {
-		t.Errorf("Compile(Tanh): got %v, want ErrUnsupported", err)
+	model := single(12, "Abs", []int64{1, 4}, []int64{1, 4}, nil)
+	if _, err := compile(t, model, 12, nil); !errors.Is(err, cpubackend.ErrUnsupported) {
+		t.Errorf("Compile(Abs): got %v, want ErrUnsupported", err)
 	}
 }

@@ -1,3 +1,0 @@
-package cpubackend
-
-func setFMA(on bool) { haveFMA = on }

@@ -1,0 +1,173 @@
+package cpubackend_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/taskmind/taskmind/internal/inference/internal/onnxtest"
+	"github.com/taskmind/taskmind/internal/inference/kernels"
+)
+
+// cnn is a small classifier shaped like the built-in model, with input "x".
+func cnn(t testing.TB) []byte {
+	t.Helper()
+	return onnxtest.CNN(4, 8, 16, 7)
+}
+
+func close32(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
+			t.Fatalf("%s: [%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestAnyBatchSize runs one plan at several batch sizes, in an order that
+// revisits shapes, and checks every image against a batch-1 run.
+func TestAnyBatchSize(t *testing.T) {
+	model := cnn(t)
+	p, err := compile(t, model, 13, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := p.NewInstance()
+	rng := rand.New(rand.NewPCG(1, 2))
+	single := func(img []float32) []float32 {
+		out, err := p.NewInstance().Run(context.Background(), [][]int{{1, 1, 28, 28}}, [][]float32{img})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Clone(out[0].Data)
+	}
+	for _, n := range []int{1, 3, 64, 2, 3, 7, 1, 5, 9} {
+		x := randoms(rng, n*784)
+		out, err := inst.Run(context.Background(), [][]int{{n, 1, 28, 28}}, [][]float32{x})
+		if err != nil {
+			t.Fatalf("batch %d: %v", n, err)
+		}
+		if !slices.Equal(out[0].Shape, []int{n, 10}) {
+			t.Fatalf("batch %d: output shape %v", n, out[0].Shape)
+		}
+		got := slices.Clone(out[0].Data)
+		for i := range n {
+			close32(t, "image", got[i*10:(i+1)*10], single(x[i*784:(i+1)*784]))
+		}
+	}
+}
+
+// TestConcurrentInstances shares one plan between goroutines, each with its
+// instance; run with -race.
+func TestConcurrentInstances(t *testing.T) {
+	p, err := compile(t, cnn(t), 13, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := randoms(rng, 4*784)
+	ref, err := p.NewInstance().Run(context.Background(), [][]int{{4, 1, 28, 28}}, [][]float32{x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(ref[0].Data)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			inst := p.NewInstance()
+			for range 20 {
+				out, err := inst.Run(context.Background(), [][]int{{4, 1, 28, 28}}, [][]float32{x})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !slices.Equal(out[0].Data, want) {
+					errs <- errors.New("a concurrent run gave another answer")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestNoAllocationsPerRun(t *testing.T) {
+	for _, set := range kernels.Available() {
+		p, err := compile(t, cnn(t), 13, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := p.NewInstance()
+		ctx := context.Background()
+		for _, n := range []int{1, 64} {
+			shapes := [][]int{{n, 1, 28, 28}}
+			data := [][]float32{make([]float32, n*784)}
+			if _, err := inst.Run(ctx, shapes, data); err != nil {
+				t.Fatal(err)
+			}
+			allocs := testing.AllocsPerRun(20, func() {
+				if _, err := inst.Run(ctx, shapes, data); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%s batch %d: %v allocations per run, want 0", set.Name(), n, allocs)
+			}
+		}
+	}
+}
+
+func TestCancelledBetweenSteps(t *testing.T) {
+	p, err := compile(t, cnn(t), 13, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = p.NewInstance().Run(ctx, [][]int{{1, 1, 28, 28}}, [][]float32{make([]float32, 784)})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+// TestFusion checks that the plan folds the dense layers' Add and the
+// activations into the matrix products.
+func TestFusion(t *testing.T) {
+	p, err := compile(t, cnn(t), 13, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(p.Operators(), " ")
+	for _, want := range []string{"Conv+Relu", "MatMul+Add+Relu", "MatMul+Add"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("steps %q lack %q", got, want)
+		}
+	}
+	if strings.Contains(got, " Relu") || strings.HasPrefix(got, "Relu") {
+		t.Errorf("steps %q keep a separate Relu", got)
+	}
+}
+
+func TestBadShapeIsAnError(t *testing.T) {
+	p, err := compile(t, cnn(t), 13, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.NewInstance().Run(context.Background(), [][]int{{1, 3, 28, 28}}, [][]float32{make([]float32, 3*784)})
+	if err == nil {
+		t.Fatal("a 3-channel input ran on a 1-channel model")
+	}
+}
