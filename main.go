@@ -25,6 +25,7 @@ import (
 	"github.com/taskmind/taskmind/internal/events"
 	"github.com/taskmind/taskmind/internal/identity"
 	"github.com/taskmind/taskmind/internal/inference"
+	"github.com/taskmind/taskmind/internal/inference/kernels"
 	"github.com/taskmind/taskmind/internal/inference/registry"
 	"github.com/taskmind/taskmind/internal/metrics"
 	"github.com/taskmind/taskmind/server"
@@ -229,8 +230,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	engine := inference.New(inference.Options{
 		PoolSize: cfg.InferencePoolSize, QueueSize: cfg.InferenceQueueSize, Timeout: cfg.InferenceTimeout,
-		Metrics: m, Logger: log,
+		MaxBatch: cfg.InferenceMaxBatch, Kernels: cfg.InferenceKernels, Metrics: m, Logger: log,
 	})
+	if set, err := engine.KernelSet(); err == nil {
+		log.Info("inference kernels", "set", set.Name(), "available", kernels.Available())
+	}
 	defer engine.Close()
 	bi, err := builtin()
 	if err != nil {

@@ -497,8 +497,8 @@ func benchInference(args []string) error {
 			rate8, cores8 = rate, cores
 		}
 	}
-	fmt.Printf("\nGraphQL at concurrency 8: %.0f recorded predictions/s (floor 1000), server used %.2f cores\n", rate8, cores8)
-	if rate8 < 1000 {
+	fmt.Printf("\nGraphQL at concurrency 8: %.0f recorded predictions/s (floor 2000), server used %.2f cores\n", rate8, cores8)
+	if rate8 < 2000 {
 		return fmt.Errorf("floor not met: %.0f predictions/s", rate8)
 	}
 	return nil

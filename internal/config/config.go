@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/taskmind/taskmind/internal/inference/kernels"
 )
 
 // Config is every setting Taskmind reads. Fields are filled by Load and not
@@ -66,6 +68,10 @@ type Config struct {
 	InferencePoolSize  int
 	InferenceQueueSize int
 	InferenceTimeout   time.Duration
+	InferenceMaxBatch  int
+	// InferenceKernels forces the compiled backend's kernel set; "" or
+	// "auto" picks the best the CPU has.
+	InferenceKernels string
 
 	LogFormat       string // "json", "text" or "" (decide by terminal)
 	LogLevel        string
@@ -97,6 +103,7 @@ func Load(getenv func(string) string) (Config, error) {
 		OIDCName:           "OpenID Connect",
 		MaxModelBytes:      64 << 20,
 		InferenceQueueSize: 64,
+		InferenceMaxBatch:  64,
 		InferenceTimeout:   2 * time.Second,
 	}
 	p := parser{getenv: getenv}
@@ -133,6 +140,8 @@ func Load(getenv func(string) string) (Config, error) {
 	p.integer("TASKMIND_INFERENCE_POOL_SIZE", &c.InferencePoolSize)
 	p.integer("TASKMIND_INFERENCE_QUEUE_SIZE", &c.InferenceQueueSize)
 	p.duration("TASKMIND_INFERENCE_TIMEOUT", &c.InferenceTimeout)
+	p.integer("TASKMIND_INFERENCE_MAX_BATCH", &c.InferenceMaxBatch)
+	p.str(kernels.EnvVar, &c.InferenceKernels)
 	p.str("TASKMIND_LOG_FORMAT", &c.LogFormat)
 	p.str("TASKMIND_LOG_LEVEL", &c.LogLevel)
 	p.duration("TASKMIND_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
@@ -192,6 +201,17 @@ func (c Config) Validate() error {
 	}
 	if c.InferenceTimeout <= 0 {
 		errs = append(errs, errors.New("TASKMIND_INFERENCE_TIMEOUT must be positive"))
+	}
+	if c.InferenceMaxBatch < 1 || c.InferenceMaxBatch > 4096 {
+		errs = append(errs, fmt.Errorf("TASKMIND_INFERENCE_MAX_BATCH must be between 1 and 4096, got %d", c.InferenceMaxBatch))
+	}
+	if c.InferenceKernels == "auto" {
+		c.InferenceKernels = ""
+	}
+	if c.InferenceKernels != "" {
+		if _, err := kernels.Lookup(c.InferenceKernels); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", kernels.EnvVar, err))
+		}
 	}
 	switch c.LogFormat {
 	case "", "json", "text":

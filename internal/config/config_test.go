@@ -42,6 +42,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad bool", map[string]string{"TASKMIND_SECURE_COOKIES": "maybe"}, "TASKMIND_SECURE_COOKIES"},
 		{"bad log format", map[string]string{"TASKMIND_LOG_FORMAT": "xml"}, "TASKMIND_LOG_FORMAT"},
 		{"tiny model cap", map[string]string{"TASKMIND_MAX_MODEL_BYTES": "10"}, "TASKMIND_MAX_MODEL_BYTES"},
+		{"unknown kernel set", map[string]string{"TASKMIND_INFERENCE_KERNELS": "sse9"}, "TASKMIND_INFERENCE_KERNELS: unknown kernel set \"sse9\""},
+		{"batch limit zero", map[string]string{"TASKMIND_INFERENCE_MAX_BATCH": "0"}, "TASKMIND_INFERENCE_MAX_BATCH must be between 1 and 4096"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(env(tc.env))

@@ -61,6 +61,8 @@ type Metrics interface {
 	ObserveInference(model, status string, d time.Duration)
 	// SetQueueDepth reports how many requests wait for an instance.
 	SetQueueDepth(model string, n int)
+	// ObserveBatch records how many requests one run served.
+	ObserveBatch(model string, requests int)
 }
 
 // Options configure an Engine. Zero values mean the defaults.
@@ -197,6 +199,7 @@ type nopMetrics struct{}
 
 func (nopMetrics) ObserveInference(string, string, time.Duration) {}
 func (nopMetrics) SetQueueDepth(string, int)                      {}
+func (nopMetrics) ObserveBatch(string, int)                       {}
 
 // model is one loaded version of a model with its pool of instances.
 type model struct {
@@ -387,6 +390,9 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 	}
 	return inst, outputs, nil
 }
+
+// KernelSet is the kernel set the compiled backend uses.
+func (e *Engine) KernelSet() (*kernels.Set, error) { return e.kernelSet() }
 
 // kernelSet resolves Options.Kernels.
 func (e *Engine) kernelSet() (*kernels.Set, error) {
@@ -645,6 +651,7 @@ func (e *Engine) predict(ctx context.Context, m *model, inputs []Tensor) (Output
 		// This request holds an instance: run it, then serve whoever queued
 		// meanwhile.
 		out, err := inst.run(ctx, r.shapes, r.data)
+		e.metrics.ObserveBatch(m.info.Name, 1)
 		if err == nil {
 			r.out = own(out)
 		} else {
@@ -771,6 +778,7 @@ func (e *Engine) serve(m *model, inst *instance, batch []*request) {
 	}
 	for i, r := range batch {
 		out, err := inst.run(context.Background(), r.shapes, r.data)
+		e.metrics.ObserveBatch(m.info.Name, 1)
 		if err != nil {
 			r.err = e.failed(m, inst, err)
 			for _, rest := range batch[i+1:] {
@@ -803,6 +811,7 @@ func (e *Engine) runMerged(m *model, inst *instance, batch []*request) error {
 	if err != nil {
 		return err
 	}
+	e.metrics.ObserveBatch(m.info.Name, len(batch))
 	for _, t := range out {
 		if len(t.Shape) == 0 || t.Shape[0] != rows {
 			return fmt.Errorf("%w: output of shape %v for a batch of %d", cpubackend.ErrShape, t.Shape, rows)

@@ -48,6 +48,13 @@ type depthRecorder struct {
 	mu       sync.Mutex
 	depths   []int
 	statuses []string
+	batches  []int
+}
+
+func (r *depthRecorder) ObserveBatch(_ string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batches = append(r.batches, n)
 }
 
 func (r *depthRecorder) ObserveInference(_, status string, _ time.Duration) {
@@ -304,4 +311,104 @@ func (m *model) queued() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.pending)
+}
+
+// TestQueuedRequestsRunAsOneBatch holds the only instance while requests of
+// different batch sizes queue, then releases it: they run as one merged
+// batch, and each caller gets exactly its own rows.
+func TestQueuedRequestsRunAsOneBatch(t *testing.T) {
+	rec := &depthRecorder{}
+	e, m := loadedTiny(t, Options{PoolSize: 1, Timeout: 5 * time.Second, Metrics: rec})
+	if !m.info.Batch {
+		t.Fatal("tiny is not served with batching")
+	}
+	// The reference: each input alone.
+	inputs := make([][]float32, 5)
+	want := make([][]float32, 5)
+	for i := range inputs {
+		rows := i%2 + 1
+		inputs[i] = make([]float32, rows*4)
+		for j := range inputs[i] {
+			inputs[i][j] = float32(i*10+j) / 7
+		}
+		out, err := e.Predict(context.Background(), "tiny", []Tensor{{Name: "x", Shape: []int{rows, 4}, Data: inputs[i]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = out.Tensors[0].Data
+	}
+	rec.mu.Lock()
+	rec.batches = nil
+	rec.mu.Unlock()
+
+	giveBack := takeAll(e, m)
+	got := make([][]float32, 5)
+	var wg sync.WaitGroup
+	for i := range inputs {
+		wg.Go(func() {
+			rows := len(inputs[i]) / 4
+			out, err := e.Predict(context.Background(), "tiny", []Tensor{{Name: "x", Shape: []int{rows, 4}, Data: inputs[i]}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !slices.Equal(out.Tensors[0].Shape, []int{rows, 3}) {
+				t.Errorf("request %d: output shape %v", i, out.Tensors[0].Shape)
+			}
+			got[i] = out.Tensors[0].Data
+		})
+	}
+	waitFor(t, func() bool { return m.queued() == 5 })
+	giveBack()
+	wg.Wait()
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("request %d: got %v, want %v", i, got[i], want[i])
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if !slices.Equal(rec.batches, []int{5}) {
+		t.Errorf("runs served %v requests; want one run of all 5", rec.batches)
+	}
+}
+
+// TestFixedBatchGraphRunsOneByOne queues requests for a model whose Reshape
+// fixes the batch at 1: merging fails on shapes, and every request is still
+// answered, one run each.
+func TestFixedBatchGraphRunsOneByOne(t *testing.T) {
+	m := onnxtest.Tiny()
+	m.Graph.Initializers = append(m.Graph.Initializers, onnxtest.Tensor{Name: "shape", Dims: []int64{2}, Int64s: []int64{1, 3}})
+	m.Graph.Nodes = append(m.Graph.Nodes, onnxtest.Node{Op: "Reshape", In: []string{"y", "shape"}, Out: []string{"r"}})
+	m.Graph.Outputs[0].Name = "r"
+	e := New(Options{PoolSize: 1, Timeout: 5 * time.Second})
+	t.Cleanup(e.Close)
+	if err := e.Load(context.Background(), "fixed", "1", m.Marshal(), Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	model := e.lookup("fixed")
+	in := []Tensor{{Name: "x", Shape: []int{1, 4}, Data: onnxtest.TinyInput}}
+	ref, err := e.Predict(context.Background(), "fixed", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Predict(context.Background(), "fixed", []Tensor{{Name: "x", Shape: []int{2, 4}, Data: make([]float32, 8)}}); !errors.Is(err, ErrBadInput) {
+		t.Errorf("a batch of 2 through a Reshape to [1,3]: got %v, want ErrBadInput", err)
+	}
+	giveBack := takeAll(e, model)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			out, err := e.Predict(context.Background(), "fixed", in)
+			if err != nil || !slices.Equal(out.Tensors[0].Data, ref.Tensors[0].Data) {
+				t.Errorf("got %v, %v; want %v", out, err, ref.Tensors[0].Data)
+			}
+		})
+	}
+	waitFor(t, func() bool { return model.queued() == 3 })
+	giveBack()
+	wg.Wait()
+	if !model.noMerge.Load() {
+		t.Error("the engine did not learn that the graph fixes its batch")
+	}
 }

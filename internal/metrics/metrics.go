@@ -27,6 +27,7 @@ type Metrics struct {
 	inferRequests *prometheus.CounterVec
 	inferDuration *prometheus.HistogramVec
 	inferQueue    *prometheus.GaugeVec
+	inferBatch    *prometheus.HistogramVec
 	ready         prometheus.Gauge
 }
 
@@ -74,6 +75,11 @@ func New(build BuildInfo) *Metrics {
 			Name: "taskmind_inference_queue_depth",
 			Help: "Inference requests waiting for a free model instance.",
 		}, []string{"model"}),
+		inferBatch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "taskmind_inference_batch_requests",
+			Help:    "Requests merged into each model run: 1 when idle, more when requests queued for an instance.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}, []string{"model"}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "taskmind_ready",
 			Help: "1 when this replica is ready to serve traffic, 0 otherwise.",
@@ -87,7 +93,7 @@ func New(build BuildInfo) *Metrics {
 	buildInfo.Set(1)
 	reg.MustRegister(
 		m.httpRequests, m.httpDuration, m.gqlOps, m.gqlDuration, m.subscriptions,
-		m.inferRequests, m.inferDuration, m.inferQueue, m.ready, buildInfo,
+		m.inferRequests, m.inferDuration, m.inferQueue, m.inferBatch, m.ready, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -141,9 +147,15 @@ func (m *Metrics) SetQueueDepth(model string, n int) {
 	m.inferQueue.WithLabelValues(model).Set(float64(n))
 }
 
+// ObserveBatch records how many requests one model run served.
+func (m *Metrics) ObserveBatch(model string, requests int) {
+	m.inferBatch.WithLabelValues(model).Observe(float64(requests))
+}
+
 // ForgetModel drops a deleted model's series.
 func (m *Metrics) ForgetModel(model string) {
 	m.inferQueue.DeleteLabelValues(model)
+	m.inferBatch.DeleteLabelValues(model)
 	m.inferDuration.DeleteLabelValues(model)
 	for _, s := range []string{"ok", "error", "timeout", "rejected"} {
 		m.inferRequests.DeleteLabelValues(model, s)
