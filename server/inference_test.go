@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"github.com/taskmind/taskmind/ent/user"
 	"github.com/taskmind/taskmind/internal/config"
 	"github.com/taskmind/taskmind/internal/dbtest"
+	"github.com/taskmind/taskmind/internal/inference/kernels"
 	"github.com/taskmind/taskmind/internal/onnxfile"
 )
 
@@ -200,11 +202,19 @@ func TestBuiltinModelThroughGraphQL(t *testing.T) {
 				Name  string
 				Shape []int
 			}
+			Engine *struct {
+				Backend  string
+				Kernels  *string
+				AnyBatch bool
+			}
 		}
 	}
-	in.mustGQL(&models, `{ models { name version builtin inputs { name shape } } }`, nil, viewer.auth()...)
+	in.mustGQL(&models, `{ models { name version builtin inputs { name shape } engine { backend kernels anyBatch } } }`, nil, viewer.auth()...)
 	if len(models.Models) != 1 || models.Models[0].Name != "mnist" || !models.Models[0].Builtin || fmt.Sprint(models.Models[0].Inputs[0].Shape) != "[1 1 28 28]" {
 		t.Fatalf("models: got %+v, want the built-in mnist with input [1 1 28 28]", models.Models)
+	}
+	if e := models.Models[0].Engine; e == nil || e.Backend != "compiled" || e.Kernels == nil || *e.Kernels != kernels.Default().Name() || !e.AnyBatch {
+		t.Errorf("engine: got %+v, want compiled on %s with any batch", e, kernels.Default().Name())
 	}
 
 	// The same input twice gives identical outputs.
@@ -436,8 +446,35 @@ func TestV2Protocol(t *testing.T) {
 	if status != 200 || json.Unmarshal(body, &meta) != nil || meta.Name != "mnist" || meta.Inputs[0].Datatype != "FP32" || meta.Inputs[0].Name != "input" {
 		t.Fatalf("metadata: got %d %s", status, body)
 	}
+	if fmt.Sprint(meta.Inputs[0].Shape) != "[-1 1 28 28]" {
+		t.Errorf("metadata: input shape %v, want [-1 1 28 28] (any batch)", meta.Inputs[0].Shape)
+	}
 	if status, _ := in.rest(http.MethodGet, "/v2/models/mnist/ready", "", "", viewer.auth()...); status != 200 {
 		t.Fatalf("model ready: got %d", status)
+	}
+
+	// A batch of three digits in one request.
+	var three []float64
+	for _, i := range []int{3, 4, 5} {
+		three = append(three, set.images[i]...)
+	}
+	flat3, _ := json.Marshal(three)
+	status, body = in.rest(http.MethodPost, "/v2/models/mnist/infer", "application/json",
+		`{"inputs": [{"name": "input", "shape": [3, 1, 28, 28], "datatype": "FP32", "data": `+string(flat3)+`}]}`, viewer.auth()...)
+	var batch struct {
+		Outputs []struct {
+			Shape []int
+			Data  []float64
+		}
+	}
+	if status != 200 || json.Unmarshal(body, &batch) != nil || len(batch.Outputs) != 1 || fmt.Sprint(batch.Outputs[0].Shape) != "[3 10]" {
+		t.Fatalf("batch infer: got %d %s", status, body)
+	}
+	for j, i := range []int{3, 4, 5} {
+		row := batch.Outputs[0].Data[j*10 : (j+1)*10]
+		if best := slices.Index(row, slices.Max(row)); best != set.labels[i] {
+			t.Errorf("batch row %d: digit %d, want %d", j, best, set.labels[i])
+		}
 	}
 
 	// The protocol's example request shape: flat data, an id, optional outputs.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -92,10 +93,16 @@ func (s *Server) v2ModelMeta(c echo.Context) error {
 	if err != nil {
 		return s.v2Fail(c, err)
 	}
+	// A model that takes any batch says so the protocol's way: -1 for a
+	// variable dimension.
 	meta := func(specs []inference.TensorSpec) []v2Meta {
 		out := make([]v2Meta, len(specs))
 		for i, sp := range specs {
-			out[i] = v2Meta{Name: sp.Name, Datatype: "FP32", Shape: sp.Shape}
+			shape := slices.Clone(sp.Shape)
+			if info.Batch && len(shape) > 0 && shape[0] == 1 {
+				shape[0] = -1
+			}
+			out[i] = v2Meta{Name: sp.Name, Datatype: "FP32", Shape: shape}
 		}
 		return out
 	}
