@@ -5,8 +5,10 @@
 // operators it accepts compute wrong results (Gemm corrupts its bias across
 // runs at batch 1, Conv ignores its group attribute, asymmetric pads are
 // misread). Check walks the protobuf wire format itself with bounded depth
-// and counts, and refuses everything outside the subset onnx-go is known to
-// run correctly, with a reason a person can act on. It then infers the shape
+// and counts, and refuses everything outside what one of the two backends
+// runs correctly (onnx-go's gorgonnx, or Taskmind's compiled backend, which
+// reuses only onnx-go's decoder), with a reason a person can act on; the
+// report says what gorgonnx alone could not serve. It then infers the shape
 // of every value for batch 1 and caps each value, their sum and the
 // multiply-adds of a run, since onnx-go allocates every intermediate value
 // and a run cannot be interrupted. What it accepts still gets a trial run
@@ -16,6 +18,7 @@ package onnxcheck
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,8 +145,24 @@ type Report struct {
 	Operators []string
 	// Parameters counts the elements of all initializers.
 	Parameters int64
-	// MultiplyAdds estimates the work of one prediction (Conv and MatMul).
+	// MultiplyAdds estimates the work of one prediction (Conv, MatMul, Gemm,
+	// and one per window element for MaxPool and AveragePool).
 	MultiplyAdds int64
+	// GorgonnxUnsupported names, sorted, the operators and operator forms in
+	// the model that onnx-go's gorgonnx backend cannot run or runs wrongly
+	// (such as "Gemm", "AveragePool", "Squeeze at opset 13 or later"). When
+	// it is not empty only the compiled backend may serve the model: if that
+	// cannot compile it, refuse it with GorgonnxError rather than fall back.
+	GorgonnxUnsupported []string
+}
+
+// GorgonnxError says why gorgonnx cannot serve the model, or is nil when it
+// can. The error wraps ErrInvalid.
+func (r *Report) GorgonnxError() error {
+	if len(r.GorgonnxUnsupported) == 0 {
+		return nil
+	}
+	return &Error{reason: gorgonnxRefusal(r.GorgonnxUnsupported)}
 }
 
 // The IR versions and default-domain opsets accepted. onnx-go's operators
@@ -277,10 +296,10 @@ func checkModel(m *model, lim Limits) (*Report, error) {
 		r.Outputs = append(r.Outputs, spec)
 	}
 
-	ops := map[string]bool{}
+	ops, gaps := map[string]bool{}, map[string]bool{}
 	for i := range g.nodes {
 		n := &g.nodes[i]
-		nt, err := checkNode(n, i, opset, lim)
+		nt, err := checkNode(n, i, opset, lim, gaps)
 		if err != nil {
 			return nil, err
 		}
@@ -292,6 +311,9 @@ func checkModel(m *model, lim Limits) (*Report, error) {
 	}
 	order, err := checkDataflow(g, defined)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkMasks(g); err != nil {
 		return nil, err
 	}
 	work, outShapes, err := inferShapes(g, order, r.Inputs, opset, lim)
@@ -312,6 +334,7 @@ func checkModel(m *model, lim Limits) (*Report, error) {
 		r.Operators = append(r.Operators, op)
 	}
 	slices.Sort(r.Operators)
+	r.GorgonnxUnsupported = slices.Sorted(maps.Keys(gaps))
 	return r, nil
 }
 

@@ -3,12 +3,12 @@ package onnxcheck
 import (
 	"maps"
 	"slices"
+	"strings"
 )
 
-// opSpec is what onnx-go v0.5.0's gorgonnx backend needs of an operator:
-// its arity and the types of the attributes it reads. gorgonnx reads
-// attributes with unchecked type assertions, so a wrong type must be refused
-// here, not left to panic there.
+// opSpec is what the backends need of an operator: its arity and the types
+// of the attributes they read. gorgonnx reads attributes with unchecked type
+// assertions, so a wrong type must be refused here, not left to panic there.
 type opSpec struct {
 	minIn, maxIn int
 	attrs        map[string]int64
@@ -19,15 +19,11 @@ var (
 	binaryOp = opSpec{minIn: 2, maxIn: 2}
 )
 
-// supported lists the operators gorgonnx registers (backend/x/gorgonnx in
-// onnx-go v0.5.0), less those it gets wrong:
-//   - Gemm computes into its C input in place when C already has the output's
-//     size, which at batch 1 is always: the bias grows by itself on every run.
-//     Export dense layers as MatMul followed by Add.
-//   - "dummy", a test helper.
-//
-// Every node must have exactly one output: gorgonnx implements no
-// multi-output form (Dropout's mask, BatchNormalization's training outputs).
+// supported lists the operators onnx-go v0.5.0's gorgonnx backend registers
+// (less "dummy", a test helper) and those Taskmind's compiled backend
+// serves. Where gorgonnx lacks an operator or form, or computes it wrongly,
+// checkNode records why in the report (gorgonnxGaps), so the engine can
+// refuse the model rather than fall back to gorgonnx.
 var supported = map[string]opSpec{
 	"Abs": unary, "Ceil": unary, "Cos": unary, "Exp": unary, "Floor": unary,
 	"Log": unary, "Neg": unary, "Relu": unary, "Sigmoid": unary, "Sign": unary,
@@ -35,6 +31,9 @@ var supported = map[string]opSpec{
 	"Add": binaryOp, "Sub": binaryOp, "Mul": binaryOp, "Div": binaryOp,
 	"Max": {minIn: 2, maxIn: 2}, "Min": {minIn: 2, maxIn: 2},
 	"MatMul": binaryOp,
+	"Gemm": {minIn: 2, maxIn: 3, attrs: map[string]int64{
+		"alpha": attrFloat, "beta": attrFloat, "transA": attrInt, "transB": attrInt,
+	}},
 	"Conv": {minIn: 2, maxIn: 3, attrs: map[string]int64{
 		"auto_pad": attrString, "kernel_shape": attrInts, "pads": attrInts,
 		"strides": attrInts, "dilations": attrInts, "group": attrInt,
@@ -44,17 +43,27 @@ var supported = map[string]opSpec{
 		"strides": attrInts, "dilations": attrInts, "ceil_mode": attrInt,
 		"storage_order": attrInt,
 	}},
+	// AveragePool has no dilations before opset 19; the compiled backend
+	// would apply them, so they are type-checked and refused unless 1.
+	"AveragePool": {minIn: 1, maxIn: 1, attrs: map[string]int64{
+		"auto_pad": attrString, "kernel_shape": attrInts, "pads": attrInts,
+		"strides": attrInts, "dilations": attrInts, "ceil_mode": attrInt,
+		"count_include_pad": attrInt,
+	}},
 	"GlobalAveragePool": unary,
 	"BatchNormalization": {minIn: 5, maxIn: 5, attrs: map[string]int64{
 		"epsilon": attrFloat, "momentum": attrFloat, "spatial": attrInt,
 	}},
-	"Dropout":   {minIn: 1, maxIn: 3, attrs: map[string]int64{"ratio": attrFloat}},
+	// From opset 12 ratio and training_mode are inputs; seed is read by no
+	// backend (inference ignores it) but is typed like the others.
+	"Dropout":   {minIn: 1, maxIn: 3, attrs: map[string]int64{"ratio": attrFloat, "seed": attrInt}},
 	"Flatten":   {minIn: 1, maxIn: 1, attrs: map[string]int64{"axis": attrInt}},
 	"Reshape":   {minIn: 2, maxIn: 2},
 	"Softmax":   {minIn: 1, maxIn: 1, attrs: map[string]int64{"axis": attrInt}},
 	"Transpose": {minIn: 1, maxIn: 1, attrs: map[string]int64{"perm": attrInts}},
-	"Squeeze":   {minIn: 1, maxIn: 1, attrs: map[string]int64{"axes": attrInts}},
-	"Unsqueeze": {minIn: 1, maxIn: 1, attrs: map[string]int64{"axes": attrInts}},
+	// Opset 13 moved axes from an attribute to a second input.
+	"Squeeze":   {minIn: 1, maxIn: 2, attrs: map[string]int64{"axes": attrInts}},
+	"Unsqueeze": {minIn: 1, maxIn: 2, attrs: map[string]int64{"axes": attrInts}},
 	"Concat":    {minIn: 1, maxIn: maxNodeIO, attrs: map[string]int64{"axis": attrInt}},
 	"Constant":  {minIn: 0, maxIn: 0, attrs: map[string]int64{"value": attrTensor}},
 	"LeakyRelu": {minIn: 1, maxIn: 1, attrs: map[string]int64{"alpha": attrFloat}},
@@ -68,19 +77,37 @@ func SupportedOperators() []string {
 	return slices.Sorted(maps.Keys(supported))
 }
 
-// refusedReasons explains operators onnx-go registers but Check refuses.
-var refusedReasons = map[string]string{
-	"Gemm": "operator Gemm is not supported: onnx-go corrupts its bias across runs at batch 1; export dense layers as MatMul followed by Add",
+// gorgonnxGaps explains, per entry of Report.GorgonnxUnsupported, why
+// gorgonnx cannot serve a model that uses it: the reason the engine gives
+// when the compiled backend cannot compile such a model either.
+var gorgonnxGaps = map[string]string{
+	"Gemm":                                "onnx-go corrupts Gemm's bias across runs at batch 1; export dense layers as MatMul followed by Add",
+	"AveragePool":                         "onnx-go has no AveragePool",
+	"Squeeze at opset 13 or later":        "onnx-go reads Squeeze's axes as an attribute, as in opset 12; export with opset 12 or use Reshape",
+	"Unsqueeze at opset 13 or later":      "onnx-go reads Unsqueeze's axes as an attribute, as in opset 12; export with opset 12 or use Reshape",
+	"Dropout with ratio or training_mode": "onnx-go's Dropout takes exactly one input",
+	"Dropout with a mask output":          "onnx-go implements no operator with more than one output",
+	"Conv with group":                     "onnx-go ignores Conv's group and computes a full convolution",
+	"Conv with unequal pads":              "onnx-go reads ONNX's [top, left, bottom, right] pads as if they were [top, bottom, left, right] and pads every side alike",
+	"MaxPool with unequal pads":           "onnx-go reads ONNX's [top, left, bottom, right] pads as if they were [top, bottom, left, right] and pads every side alike",
+	"Conv with auto_pad SAME_LOWER":       "onnx-go computes only SAME_UPPER padding",
+	"MaxPool with auto_pad SAME_LOWER":    "onnx-go computes only SAME_UPPER padding",
 }
 
-// checkNode vets one node and returns the element count of any tensor it
-// carries (Constant's value).
-func checkNode(n *node, i int, opset int64, lim Limits) (int64, error) {
+// gorgonnxRefusal joins the reasons for gaps into one sentence.
+func gorgonnxRefusal(gaps []string) string {
+	reasons := make([]string, len(gaps))
+	for i, g := range gaps {
+		reasons[i] = gorgonnxGaps[g]
+	}
+	return "onnx-go cannot run this model (" + strings.Join(gaps, ", ") + "): " + strings.Join(reasons, "; ")
+}
+
+// checkNode vets one node, adds to gaps what of it gorgonnx cannot run, and
+// returns the element count of any tensor it carries (Constant's value).
+func checkNode(n *node, i int, opset int64, lim Limits, gaps map[string]bool) (int64, error) {
 	if n.domain != "" && n.domain != "ai.onnx" {
 		return 0, invalidf("operator %s from domain %q is not supported", n.opType, n.domain)
-	}
-	if reason, ok := refusedReasons[n.opType]; ok {
-		return 0, invalidf("%s", reason)
 	}
 	spec, ok := supported[n.opType]
 	if !ok {
@@ -93,8 +120,9 @@ func checkNode(n *node, i int, opset int64, lim Limits) (int64, error) {
 	if len(n.inputs) < spec.minIn || len(n.inputs) > spec.maxIn {
 		return 0, invalidf("node %s has %d inputs; %s takes %s", name, len(n.inputs), n.opType, arity(spec))
 	}
-	wantOut := 1
-	if len(n.outputs) != wantOut {
+	// Dropout's mask is the only second output a backend serves, and only
+	// unused (checkMasks); every other node has exactly one output.
+	if len(n.outputs) != 1 && (n.opType != "Dropout" || len(n.outputs) != 2) {
 		return 0, invalidf("node %s has %d outputs; only single-output %s is supported", name, len(n.outputs), n.opType)
 	}
 	attrs := map[string]*attribute{}
@@ -117,8 +145,17 @@ func checkNode(n *node, i int, opset int64, lim Limits) (int64, error) {
 	}
 	var elements int64
 	switch n.opType {
-	case "Conv", "MaxPool":
-		if err := checkWindow(n, name, attrs); err != nil {
+	case "Gemm":
+		// C became optional in opset 11.
+		if opset < 11 && len(n.inputs) < 3 {
+			return 0, invalidf("node %s: Gemm before opset 11 needs its C input", name)
+		}
+		gaps["Gemm"] = true
+	case "Conv", "MaxPool", "AveragePool":
+		if n.opType == "AveragePool" {
+			gaps["AveragePool"] = true
+		}
+		if err := checkWindow(n, name, attrs, gaps); err != nil {
 			return 0, err
 		}
 	case "Constant":
@@ -131,12 +168,22 @@ func checkNode(n *node, i int, opset int64, lim Limits) (int64, error) {
 			return 0, err
 		}
 	case "Squeeze", "Unsqueeze":
-		// Opset 13 moved axes from an attribute to an input; gorgonnx reads
-		// only the attribute (and asserts its type without checking).
 		if opset >= 13 {
-			return 0, invalidf("operator %s at opset %d is not supported (onnx-go reads axes as an attribute, as in opset 12); export with opset 12 or use Reshape", n.opType, opset)
+			if attrs["axes"] != nil {
+				return 0, invalidf("node %s: from opset 13 %s takes its axes as a second input, not an attribute", name, n.opType)
+			}
+			if n.opType == "Unsqueeze" && len(n.inputs) < 2 {
+				return 0, invalidf("node %s has no axes input", name)
+			}
+			gaps[n.opType+" at opset 13 or later"] = true
+			break
 		}
-		if a := attrs["axes"]; a == nil {
+		if len(n.inputs) > 1 {
+			return 0, invalidf("node %s: before opset 13 %s takes its axes as an attribute, not an input", name, n.opType)
+		}
+		// gorgonnx asserts the attribute's type without checking it is
+		// there.
+		if attrs["axes"] == nil {
 			return 0, invalidf("node %s has no axes attribute", name)
 		}
 	case "Transpose":
@@ -146,20 +193,54 @@ func checkNode(n *node, i int, opset int64, lim Limits) (int64, error) {
 			}
 		}
 	case "Dropout":
-		if opset >= 12 && len(n.inputs) > 1 {
-			return 0, invalidf("node %s: Dropout with ratio or training-mode inputs is not supported", name)
+		// Opset 12 moved ratio from an attribute to an input and added
+		// training_mode; both backends run inference, so the output is the
+		// input whatever they hold.
+		if len(n.inputs) > 1 {
+			if opset < 12 {
+				return 0, invalidf("node %s: before opset 12 Dropout takes one input", name)
+			}
+			gaps["Dropout with ratio or training_mode"] = true
+		}
+		if len(n.outputs) > 1 {
+			gaps["Dropout with a mask output"] = true
 		}
 	}
 	return elements, nil
 }
 
-// checkWindow vets Conv and MaxPool attributes against what gorgonnx
-// implements: 2-D kernels, symmetric padding (it reads ONNX's
-// [top, left, bottom, right] pads as if they were [top, bottom, ...]), and
-// no grouped convolution (it ignores group and computes a full convolution).
-func checkWindow(n *node, name string, attrs map[string]*attribute) error {
+// checkMasks refuses a graph that reads a Dropout mask: the backends run
+// inference only and do not compute one.
+func checkMasks(g *graph) error {
+	read := map[string]bool{}
+	for _, n := range g.nodes {
+		for _, in := range n.inputs {
+			read[in] = true
+		}
+	}
+	for _, out := range g.outputs {
+		read[out.name] = true
+	}
+	for i := range g.nodes {
+		n := &g.nodes[i]
+		if len(n.outputs) > 1 && read[n.outputs[1]] {
+			return invalidf("node %s: its mask output %q is used; only inference Dropout, whose mask is unused, is supported", nodeName(n, i), n.outputs[1])
+		}
+	}
+	return nil
+}
+
+// checkWindow vets Conv, MaxPool and AveragePool attributes: 2-D windows
+// only, in a sane range, and no ceil_mode or pooling dilations (no backend
+// implements them). What the compiled backend serves but gorgonnx gets
+// wrong (grouped convolution, padding that differs by side, SAME_LOWER) is
+// recorded in gaps.
+func checkWindow(n *node, name string, attrs map[string]*attribute, gaps map[string]bool) error {
 	if g := attrs["group"]; g != nil && g.i != 1 {
-		return invalidf("node %s: Conv with group %d is not supported (onnx-go ignores group and computes a full convolution)", name, g.i)
+		if g.i < 1 {
+			return invalidf("node %s: Conv group %d is out of range", name, g.i)
+		}
+		gaps["Conv with group"] = true
 	}
 	ks := attrs["kernel_shape"]
 	if ks == nil || len(ks.ints) != 2 {
@@ -175,12 +256,12 @@ func checkWindow(n *node, name string, attrs map[string]*attribute) error {
 			return invalidf("node %s: pads has %d values; want 4", name, len(p.ints))
 		}
 		for _, v := range p.ints {
-			if v != p.ints[0] {
-				return invalidf("node %s: pads %v are not all equal; onnx-go supports only the same padding on every side", name, p.ints)
+			if v < 0 || v > 1024 {
+				return invalidf("node %s: padding %d is out of range", name, v)
 			}
-		}
-		if p.ints[0] < 0 || p.ints[0] > 1024 {
-			return invalidf("node %s: padding %d is out of range", name, p.ints[0])
+			if v != p.ints[0] && n.opType != "AveragePool" {
+				gaps[n.opType+" with unequal pads"] = true
+			}
 		}
 	}
 	for _, key := range []string{"strides", "dilations"} {
@@ -197,12 +278,12 @@ func checkWindow(n *node, name string, attrs map[string]*attribute) error {
 			}
 		}
 	}
-	if n.opType == "MaxPool" {
+	if n.opType != "Conv" {
 		if d := attrs["dilations"]; d != nil && (d.ints[0] != 1 || d.ints[1] != 1) {
-			return invalidf("node %s: MaxPool with dilations is not supported", name)
+			return invalidf("node %s: %s with dilations is not supported", name, n.opType)
 		}
 		if c := attrs["ceil_mode"]; c != nil && c.i != 0 {
-			return invalidf("node %s: MaxPool with ceil_mode is not supported", name)
+			return invalidf("node %s: %s with ceil_mode is not supported", name, n.opType)
 		}
 	}
 	if a := attrs["auto_pad"]; a != nil {
@@ -210,8 +291,12 @@ func checkWindow(n *node, name string, attrs map[string]*attribute) error {
 		case "", "NOTSET", "VALID", "SAME_UPPER":
 			// onnx-go computes SAME_UPPER padding itself and refuses the
 			// odd totals it cannot split.
+		case "SAME_LOWER":
+			if n.opType != "AveragePool" {
+				gaps[n.opType+" with auto_pad SAME_LOWER"] = true
+			}
 		default:
-			return invalidf("node %s: auto_pad %s is not supported; use explicit symmetric pads or SAME_UPPER", name, a.s)
+			return invalidf("node %s: auto_pad %s is not supported; use explicit pads, VALID, SAME_UPPER or SAME_LOWER", name, a.s)
 		}
 	}
 	return nil

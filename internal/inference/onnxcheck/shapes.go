@@ -101,18 +101,29 @@ func (s *shapes) node(n *node, opset int64) ([]int64, error) {
 		return broadcast(in[0], in[1])
 	case "MatMul":
 		return s.matmul(in[0], in[1])
+	case "Gemm":
+		return s.gemm(in, intAttr("transA", 0) != 0, intAttr("transB", 0) != 0)
 	case "Conv":
 		return s.conv(in, attrs)
-	case "MaxPool":
+	case "MaxPool", "AveragePool":
 		if len(in[0]) != 4 {
-			return nil, invalidf("MaxPool needs a 4-D input, got %s", dimsString(in[0]))
+			return nil, invalidf("%s needs a 4-D input, got %s", n.opType, dimsString(in[0]))
 		}
 		k := attrs["kernel_shape"].ints // checkWindow made sure it has 2 values
 		oh, ow, err := windowOut(in[0][2], in[0][3], k[0], k[1], attrs)
 		if err != nil {
 			return nil, err
 		}
+		// A pooling window is cheap per element but may be 1024×1024.
+		s.addWork(in[0][0], in[0][1], oh, ow, k[0], k[1])
 		return []int64{in[0][0], in[0][1], oh, ow}, nil
+	case "Dropout":
+		for i, p := range in[1:] {
+			if e, _ := numElements(p); e != 1 {
+				return nil, invalidf("Dropout's %s %q has shape %s; want a scalar", [...]string{"ratio", "training_mode"}[i], n.inputs[i+1], dimsString(p))
+			}
+		}
+		return in[0], nil
 	case "GlobalAveragePool":
 		if len(in[0]) < 3 {
 			return nil, invalidf("GlobalAveragePool needs at least a 3-D input, got %s", dimsString(in[0]))
@@ -160,8 +171,22 @@ func (s *shapes) node(n *node, opset int64) ([]int64, error) {
 		}
 		return out, nil
 	case "Squeeze":
+		given, err := s.axes(n, attrs)
+		if err != nil {
+			return nil, err
+		}
+		if given == nil {
+			// Opset 13 without axes: every dimension of size 1.
+			var out []int64
+			for _, d := range in[0] {
+				if d != 1 {
+					out = append(out, d)
+				}
+			}
+			return out, nil
+		}
 		out := slices.Clone(in[0])
-		axes := slices.Clone(attrs["axes"].ints)
+		axes := slices.Clone(given)
 		for i, a := range axes {
 			ax, err := normAxis(a, len(in[0]), false)
 			if err != nil {
@@ -175,13 +200,16 @@ func (s *shapes) node(n *node, opset int64) ([]int64, error) {
 		slices.Sort(axes)
 		for i := len(axes) - 1; i >= 0; i-- {
 			if i > 0 && axes[i] == axes[i-1] {
-				return nil, invalidf("Squeeze axes %v repeat", attrs["axes"].ints)
+				return nil, invalidf("Squeeze axes %v repeat", given)
 			}
 			out = slices.Delete(out, int(axes[i]), int(axes[i])+1)
 		}
 		return out, nil
 	case "Unsqueeze":
-		axes := attrs["axes"].ints
+		axes, err := s.axes(n, attrs)
+		if err != nil {
+			return nil, err
+		}
 		rank := len(in[0]) + len(axes)
 		if rank > s.lim.MaxRank {
 			return nil, invalidf("Unsqueeze makes %d dimensions; the limit is %d", rank, s.lim.MaxRank)
@@ -248,6 +276,23 @@ func (s *shapes) node(n *node, opset int64) ([]int64, error) {
 	}
 	// The remaining supported operators keep their first input's shape.
 	return in[0], nil
+}
+
+// axes are Squeeze's or Unsqueeze's axes: the attribute before opset 13
+// (checkNode made sure it is there), the second input from then on, nil
+// when that is left out.
+func (s *shapes) axes(n *node, attrs map[string]*attribute) ([]int64, error) {
+	if a := attrs["axes"]; a != nil {
+		return a.ints, nil
+	}
+	if len(n.inputs) < 2 {
+		return nil, nil
+	}
+	v, ok := s.consts[n.inputs[1]]
+	if !ok {
+		return nil, invalidf("%s's axes %q must be a small INT64 initializer or constant", n.opType, n.inputs[1])
+	}
+	return v, nil
 }
 
 func (s *shapes) addWork(factors ...int64) {
@@ -325,13 +370,52 @@ func (s *shapes) matmul(a, b []int64) ([]int64, error) {
 	return out, nil
 }
 
+// gemm is Y = alpha·A'·B' + beta·C with A' and B' optionally transposed and
+// C broadcast one way to [M, N].
+func (s *shapes) gemm(in [][]int64, transA, transB bool) ([]int64, error) {
+	a, b := in[0], in[1]
+	if len(a) != 2 || len(b) != 2 {
+		return nil, invalidf("Gemm needs 2-D A and B, got %s and %s", dimsString(a), dimsString(b))
+	}
+	m, k := a[0], a[1]
+	if transA {
+		m, k = k, m
+	}
+	k2, n := b[0], b[1]
+	if transB {
+		k2, n = n, k2
+	}
+	if k != k2 {
+		return nil, invalidf("Gemm of %s and %s (transA %t, transB %t): inner dimensions %d and %d differ", dimsString(a), dimsString(b), transA, transB, k, k2)
+	}
+	out := []int64{m, n}
+	if len(in) == 3 {
+		c := in[2]
+		if bc, err := broadcast(c, out); err != nil || len(c) > 2 || !slices.Equal(bc, out) {
+			return nil, invalidf("Gemm's C of shape %s does not broadcast to [%d,%d]", dimsString(c), m, n)
+		}
+	}
+	s.addWork(m, n, k)
+	return out, nil
+}
+
 func (s *shapes) conv(in [][]int64, attrs map[string]*attribute) ([]int64, error) {
 	x, w := in[0], in[1]
 	if len(x) != 4 || len(w) != 4 {
 		return nil, invalidf("Conv needs a 4-D input and 4-D weights, got %s and %s", dimsString(x), dimsString(w))
 	}
-	if w[1] != x[1] {
-		return nil, invalidf("Conv weights %s do not match the input's %d channels", dimsString(w), x[1])
+	group := int64(1)
+	if a := attrs["group"]; a != nil {
+		group = a.i // checkWindow made sure it is positive
+	}
+	if x[1]%group != 0 || x[1]/group != w[1] {
+		if group == 1 {
+			return nil, invalidf("Conv weights %s do not match the input's %d channels", dimsString(w), x[1])
+		}
+		return nil, invalidf("Conv weights %s do not match the input's %d channels in %d groups", dimsString(w), x[1], group)
+	}
+	if w[0]%group != 0 {
+		return nil, invalidf("Conv's %d output channels do not split into %d groups", w[0], group)
 	}
 	k := attrs["kernel_shape"].ints
 	if k[0] != w[2] || k[1] != w[3] {
@@ -364,25 +448,24 @@ func windowOut(h, w, kh, kw int64, attrs map[string]*attribute) (int64, int64, e
 	if a := attrs["dilations"]; a != nil {
 		dil = a.ints
 	}
-	var pad int64
+	pads := []int64{0, 0, 0, 0} // top, left, bottom, right
 	if a := attrs["pads"]; a != nil {
-		pad = a.ints[0]
+		pads = a.ints
 	}
 	ekh, ekw := (kh-1)*dil[0]+1, (kw-1)*dil[1]+1
 	if a := attrs["auto_pad"]; a != nil {
 		switch a.s {
-		case "SAME_UPPER":
+		case "SAME_UPPER", "SAME_LOWER":
 			return (h + stride[0] - 1) / stride[0], (w + stride[1] - 1) / stride[1], nil
 		case "VALID":
-			pad = 0
+			pads = []int64{0, 0, 0, 0}
 		}
 	}
-	oh := (h+2*pad-ekh)/stride[0] + 1
-	ow := (w+2*pad-ekw)/stride[1] + 1
-	if h+2*pad < ekh || w+2*pad < ekw {
+	ph, pw := h+pads[0]+pads[2], w+pads[1]+pads[3]
+	if ph < ekh || pw < ekw {
 		return 0, 0, invalidf("a %dx%d window does not fit a %dx%d input", ekh, ekw, h, w)
 	}
-	return oh, ow, nil
+	return (ph-ekh)/stride[0] + 1, (pw-ekw)/stride[1] + 1, nil
 }
 
 func (s *shapes) reshape(x []int64, shapeName string) ([]int64, error) {
