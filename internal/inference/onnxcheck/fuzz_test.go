@@ -10,8 +10,9 @@ import (
 )
 
 // FuzzCheck feeds arbitrary bytes to Check. The committed corpus in
-// testdata/fuzz/FuzzCheck holds small valid models and refused mutations of
-// them; mnist-7 is added from the module cache. Whatever the input, Check
+// testdata/fuzz/FuzzCheck holds small valid models (some, such as
+// valid-gemm and valid-averagepool, only the compiled backend serves) and
+// refused mutations of them; mnist-7 is added from the module cache. Whatever the input, Check
 // must return, and what it accepts must satisfy the limits.
 //
 //	go test -run '^$' -fuzz FuzzCheck -fuzzminimizetime 5s ./internal/inference/onnxcheck/
@@ -51,6 +52,15 @@ func FuzzCheck(f *testing.F) {
 			if !slices.Contains(supported, op) {
 				t.Fatalf("accepted unsupported operator %q", op)
 			}
+		}
+		// The engine must never fall back to gorgonnx for what it lacks.
+		for _, op := range []string{"Gemm", "AveragePool"} {
+			if slices.Contains(r.Operators, op) && !slices.Contains(r.GorgonnxUnsupported, op) {
+				t.Fatalf("accepted %s without listing it in GorgonnxUnsupported %q", op, r.GorgonnxUnsupported)
+			}
+		}
+		if (r.GorgonnxError() == nil) != (len(r.GorgonnxUnsupported) == 0) {
+			t.Fatalf("GorgonnxError %v for GorgonnxUnsupported %q", r.GorgonnxError(), r.GorgonnxUnsupported)
 		}
 	})
 }
