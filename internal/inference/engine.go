@@ -209,6 +209,9 @@ type model struct {
 	// plan is the compiled model its instances share; nil when gorgonnx
 	// serves it.
 	plan *cpubackend.Plan
+	// gorgonnxErr says why gorgonnx cannot run the model (an operator or
+	// form it lacks or computes wrongly); nil when it can.
+	gorgonnxErr error
 	// free holds the idle instances; its capacity is the pool size.
 	free chan *instance
 	// live counts the instances that exist, idle or busy; it drops when a
@@ -253,7 +256,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, b []byte, meta 
 	}
 	defer e.clearLoading(name)
 
-	m := &model{info: info, bytes: b, opset: rep.Opset, free: make(chan *instance, e.opts.PoolSize)}
+	m := &model{info: info, bytes: b, opset: rep.Opset, gorgonnxErr: rep.GorgonnxError(), free: make(chan *instance, e.opts.PoolSize)}
 	first, outputs, err := e.trial(m)
 	if err != nil {
 		return err
@@ -324,7 +327,11 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 		first   []Tensor
 		planErr error
 	)
-	ref, refErr = newGorgonnx(m.bytes, m.info.Inputs)
+	if m.gorgonnxErr != nil {
+		refErr = m.gorgonnxErr // not even as a reference: it would be wrong
+	} else {
+		ref, refErr = newGorgonnx(m.bytes, m.info.Inputs)
+	}
 	if refErr == nil {
 		start := time.Now()
 		want, refErr = ref.run(context.Background(), shapes, data)
@@ -367,6 +374,10 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 		}
 		inst, first = ref, want
 		m.info.Backend = BackendGorgonnx
+	case m.gorgonnxErr != nil && planErr != nil:
+		return nil, nil, fmt.Errorf("%w: the compiled backend cannot run this model (%v), and onnx-go's gorgonnx cannot either: %v", ErrInvalidModel, planErr, m.gorgonnxErr)
+	case m.gorgonnxErr != nil:
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidModel, m.gorgonnxErr) // forced to gorgonnx
 	case planErr != nil:
 		return nil, nil, e.refuse(m, "compilation", planErr)
 	default:
