@@ -42,6 +42,16 @@ var (
 // scaling); output "Plus214_Output_0" is [1,10] of unnormalised scores.
 func MNIST7(tb testing.TB) []byte {
 	tb.Helper()
+	b, err := MNIST7Bytes()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// MNIST7Bytes is MNIST7 for programs (the reference-set generator), which
+// have no testing.TB.
+func MNIST7Bytes() ([]byte, error) {
 	mnist7Once.Do(func() {
 		dir, err := moduleDir("github.com/owulveryck/onnx-go")
 		if err != nil {
@@ -72,9 +82,9 @@ func MNIST7(tb testing.TB) []byte {
 		}
 	})
 	if mnist7Err != "" {
-		tb.Fatalf("extracting mnist-7: %s", mnist7Err)
+		return nil, fmt.Errorf("extracting mnist-7: %s", mnist7Err)
 	}
-	return bytes.Clone(mnist7Bytes)
+	return bytes.Clone(mnist7Bytes), nil
 }
 
 // Digit is one MNIST test image: 28×28 pixels, 0 (white) to 255 (ink), row
