@@ -165,7 +165,7 @@ func all(dir string) ([]onnxtest.RefModel, error) {
 		},
 		{
 			Name: "tiny", Covers: "onnxtest.Tiny: MatMul, Add of a [1,3] bias, Relu, with a symbolic batch",
-			Bytes: tiny.Marshal(),
+			Bytes:  tiny.Marshal(),
 			Inputs: []onnxtest.RefInput{{Name: "x", Dims: []int64{1, 4}, Lo: -2, Hi: 2}},
 		},
 	}
