@@ -43,9 +43,10 @@ test-frontend:
 e2e: build
 	cd frontend && TASKMIND_BIN=$(CURDIR)/$(BIN) npm run e2e --silent
 
-## generate: ent, then gqlgen (see embed.go), then the frontend's typed documents
+## generate: ent, then gqlgen (see embed.go), the GEMM kernels' assembly (avo, its own module), then the frontend's typed documents
 generate:
 	$(GO) generate .
+	cd internal/inference/kernels/asmgen && $(GO) run . -out ../gemm_amd64.s -stubs ../gemm_stub_amd64.go -pkg kernels
 	@if [[ -d frontend/node_modules ]]; then cd frontend && npm run codegen --silent; else echo "frontend/node_modules missing: skipped graphql-codegen (run scripts/npm-ci.sh)"; fi
 
 ## bench: load test against PostgreSQL (not part of make test)

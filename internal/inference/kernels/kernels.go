@@ -19,10 +19,9 @@ import (
 // use; its methods allocate nothing.
 type Set struct {
 	name string
-	// block16 computes C[0:rows, 0:16] += A[0:rows, 0:k]·B[0:k, 0:16] over
-	// row-major operands (strides in elements), for the 16-column blocks;
-	// nil leaves every column to the portable loop.
-	block16 func(rows, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
+	// panel is nil for the generic set, whose packed operands are plain
+	// row-major copies.
+	panel *panelKernels
 }
 
 // Name is "avx512", "avx2" or "generic".
@@ -70,15 +69,20 @@ var (
 
 func init() {
 	all = append(cpuSets(), &Set{name: "generic"})
-	defaultSet = all[0]
-	if v := os.Getenv(EnvVar); v != "" && v != "auto" {
-		s, err := Lookup(v)
-		if err != nil {
-			envErr = fmt.Errorf("%s: %w", EnvVar, err)
-			return
-		}
-		defaultSet = s
+	defaultSet, envErr = setFromEnv(os.Getenv(EnvVar))
+}
+
+// setFromEnv resolves a TASKMIND_INFERENCE_KERNELS value: the named set, or
+// the best one with an error when the name is unknown or unsupported here.
+func setFromEnv(v string) (*Set, error) {
+	if v == "" || v == "auto" {
+		return all[0], nil
 	}
+	s, err := Lookup(v)
+	if err != nil {
+		return all[0], fmt.Errorf("%s: %w", EnvVar, err)
+	}
+	return s, nil
 }
 
 // Default is the set named by TASKMIND_INFERENCE_KERNELS when it is set and
