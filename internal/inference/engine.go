@@ -481,13 +481,15 @@ func (e *Engine) refuse(m *model, stage string, err error) error {
 	return fmt.Errorf("%w: onnx-go cannot run this model (%s: %v)", ErrInvalidModel, stage, err)
 }
 
-// trialInput is a deterministic input with values spread over [0, 1).
+// trialInput is a deterministic input with values spread over (0, 1),
+// different for each input, so that no trial divides zero by zero or
+// subtracts an input from itself.
 func trialInput(specs []TensorSpec) [][]float32 {
 	data := make([][]float32, len(specs))
 	for i, s := range specs {
 		d := make([]float32, s.Elements())
 		for j := range d {
-			d[j] = float32((j*7919)%1000) / 1000
+			d[j] = (float32((j*7919+i*4099)%1000) + 0.5) / 1000
 		}
 		data[i] = d
 	}

@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -362,8 +363,15 @@ func TestQueuedRequestsRunAsOneBatch(t *testing.T) {
 	giveBack()
 	wg.Wait()
 	for i := range want {
-		if !slices.Equal(got[i], want[i]) {
-			t.Errorf("request %d: got %v, want %v", i, got[i], want[i])
+		// The kernels may sum a row in another order inside a bigger batch.
+		if len(got[i]) != len(want[i]) {
+			t.Fatalf("request %d: got %v, want %v", i, got[i], want[i])
+		}
+		for j := range want[i] {
+			if d := math.Abs(float64(got[i][j] - want[i][j])); d > 1e-5*(1+math.Abs(float64(want[i][j]))) {
+				t.Errorf("request %d: got %v, want %v", i, got[i], want[i])
+				break
+			}
 		}
 	}
 	rec.mu.Lock()

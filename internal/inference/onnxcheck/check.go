@@ -316,7 +316,7 @@ func checkModel(m *model, lim Limits) (*Report, error) {
 	if err := checkMasks(g); err != nil {
 		return nil, err
 	}
-	work, outShapes, err := inferShapes(g, order, r.Inputs, opset, lim)
+	work, outShapes, err := inferShapes(g, order, r.Inputs, opset, lim, gaps)
 	if err != nil {
 		return nil, err
 	}

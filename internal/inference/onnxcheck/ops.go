@@ -81,17 +81,18 @@ func SupportedOperators() []string {
 // gorgonnx cannot serve a model that uses it: the reason the engine gives
 // when the compiled backend cannot compile such a model either.
 var gorgonnxGaps = map[string]string{
-	"Gemm":                                "onnx-go corrupts Gemm's bias across runs at batch 1; export dense layers as MatMul followed by Add",
-	"AveragePool":                         "onnx-go has no AveragePool",
-	"Squeeze at opset 13 or later":        "onnx-go reads Squeeze's axes as an attribute, as in opset 12; export with opset 12 or use Reshape",
-	"Unsqueeze at opset 13 or later":      "onnx-go reads Unsqueeze's axes as an attribute, as in opset 12; export with opset 12 or use Reshape",
-	"Dropout with ratio or training_mode": "onnx-go's Dropout takes exactly one input",
-	"Dropout with a mask output":          "onnx-go implements no operator with more than one output",
-	"Conv with group":                     "onnx-go ignores Conv's group and computes a full convolution",
-	"Conv with unequal pads":              "onnx-go reads ONNX's [top, left, bottom, right] pads as if they were [top, bottom, left, right] and pads every side alike",
-	"MaxPool with unequal pads":           "onnx-go reads ONNX's [top, left, bottom, right] pads as if they were [top, bottom, left, right] and pads every side alike",
-	"Conv with auto_pad SAME_LOWER":       "onnx-go computes only SAME_UPPER padding",
-	"MaxPool with auto_pad SAME_LOWER":    "onnx-go computes only SAME_UPPER padding",
+	"Gemm":                                                 "onnx-go corrupts Gemm's bias across runs at batch 1; export dense layers as MatMul followed by Add",
+	"AveragePool":                                          "onnx-go has no AveragePool",
+	"Squeeze at opset 13 or later":                         "onnx-go reads Squeeze's axes as an attribute, as in opset 12; export with opset 12 or use Reshape",
+	"Unsqueeze at opset 13 or later":                       "onnx-go reads Unsqueeze's axes as an attribute, as in opset 12; export with opset 12 or use Reshape",
+	"Dropout with ratio or training_mode":                  "onnx-go's Dropout takes exactly one input",
+	"Dropout with a mask output":                           "onnx-go implements no operator with more than one output",
+	"Conv with group":                                      "onnx-go ignores Conv's group and computes a full convolution",
+	"Conv with unequal pads":                               "onnx-go reads ONNX's [top, left, bottom, right] pads as if they were [top, bottom, left, right] and pads every side alike",
+	"MaxPool with unequal pads":                            "onnx-go reads ONNX's [top, left, bottom, right] pads as if they were [top, bottom, left, right] and pads every side alike",
+	"Conv with auto_pad SAME_LOWER":                        "onnx-go computes only SAME_UPPER padding",
+	"MaxPool with auto_pad SAME_LOWER":                     "onnx-go computes only SAME_UPPER padding",
+	"Softmax at opset 13 over an axis other than the last": "onnx-go normalises over every axis from the given one on, as before opset 13",
 }
 
 // gorgonnxRefusal joins the reasons for gaps into one sentence.

@@ -14,11 +14,12 @@ import (
 // vectors, or whose Concat chain doubles at every step, must be refused
 // here: declared shapes alone do not reveal it. It returns the estimated
 // multiply-adds of one run and the graph outputs' shapes.
-func inferShapes(g *graph, order []int, inputs []TensorSpec, opset int64, lim Limits) (int64, [][]int64, error) {
+func inferShapes(g *graph, order []int, inputs []TensorSpec, opset int64, lim Limits, gaps map[string]bool) (int64, [][]int64, error) {
 	s := &shapes{
 		dims:   map[string][]int64{},
 		consts: map[string][]int64{},
 		lim:    lim,
+		gaps:   gaps,
 	}
 	for _, t := range g.initializers {
 		s.dims[t.name] = slices.Clone(t.dims)
@@ -63,6 +64,7 @@ type shapes struct {
 	lim    Limits
 	total  int64
 	work   int64
+	gaps   map[string]bool // Report.GorgonnxUnsupported, for gaps that depend on shapes
 }
 
 // int64Values decodes a small INT64 initializer or constant.
@@ -268,8 +270,14 @@ func (s *shapes) node(n *node, opset int64) ([]int64, error) {
 	case "Softmax":
 		if def := int64(1); opset >= 13 {
 			def = -1
-			if _, err := normAxis(intAttr("axis", def), len(in[0]), false); err != nil {
+			axis, err := normAxis(intAttr("axis", def), len(in[0]), false)
+			if err != nil {
 				return nil, err
+			}
+			// Over the last axis the opset-13 definition and the older one
+			// (which gorgonnx implements, default axis 1 included) agree.
+			if _, given := attrs["axis"]; axis != len(in[0])-1 || (!given && len(in[0]) != 2) {
+				s.gaps["Softmax at opset 13 over an axis other than the last"] = true
 			}
 		}
 		return in[0], nil
