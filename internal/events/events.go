@@ -1,6 +1,7 @@
-// Package events carries "a task changed" notifications to every
-// subscriber on every replica: in-process for SQLite (one process owns the
-// file), and through PostgreSQL LISTEN/NOTIFY when replicas share a database.
+// Package events carries change notifications (a task changed, a model
+// changed, credentials were revoked) to every subscriber on every replica:
+// in-process for SQLite (one process owns the file), and through PostgreSQL
+// LISTEN/NOTIFY when replicas share a database.
 package events
 
 import (
@@ -20,6 +21,14 @@ const (
 	// ModelChanged says the model registry changed (upload, delete), so
 	// every replica reloads that model from the database.
 	ModelChanged Kind = "MODEL"
+	// CredentialsChanged says a user's sessions, tokens, role or status
+	// changed, so every replica forgets what it cached about them (UserID
+	// 0: about everyone).
+	CredentialsChanged Kind = "CREDENTIALS"
+	// Resync is never published: a broker hands it to its subscribers when
+	// events may have been lost (its database connection dropped), so that
+	// whoever keeps state built from events throws it away.
+	Resync Kind = "RESYNC"
 )
 
 // IsTask reports whether the event is about a task.
@@ -36,6 +45,8 @@ type Event struct {
 	Version int `json:"v,omitempty"`
 	// Model names the model of a ModelChanged event.
 	Model string `json:"m,omitempty"`
+	// UserID names the user of a CredentialsChanged event.
+	UserID int `json:"u,omitempty"`
 }
 
 // Broker publishes events and fans them out to local subscribers.

@@ -2,8 +2,12 @@ package events
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/taskmind/taskmind/internal/dbtest"
 )
 
 func TestLocalFanOut(t *testing.T) {
@@ -63,7 +67,7 @@ func TestSlowSubscriberDoesNotBlock(t *testing.T) {
 }
 
 func TestEncodeRoundTrip(t *testing.T) {
-	for _, e := range []Event{{Kind: Deleted, TaskID: 1 << 40}, {Kind: ModelChanged, Model: "digits"}} {
+	for _, e := range []Event{{Kind: Deleted, TaskID: 1 << 40}, {Kind: ModelChanged, Model: "digits"}, {Kind: CredentialsChanged, UserID: 9}} {
 		s, err := encode(e)
 		if err != nil {
 			t.Fatal(err)
@@ -75,5 +79,47 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 	if _, err := decode("not json"); err == nil {
 		t.Fatal("decode accepted garbage")
+	}
+}
+
+// Notify sent inside a transaction is delivered when it commits, never when
+// it rolls back, and a broker's own publishes arrive alike.
+func TestNotifyFollowsTheTransaction(t *testing.T) {
+	db := dbtest.Open(t, dbtest.Postgres(t))
+	p, err := NewPostgres(db.SQL, db.DSN, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ch := p.Subscribe(context.Background())
+	ctx := context.Background()
+	for _, commit := range []bool{false, true} {
+		tx, err := db.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Notify(ctx, tx, Event{Kind: CredentialsChanged, UserID: 42}); err != nil {
+			t.Fatal(err)
+		}
+		end := tx.Rollback
+		if commit {
+			end = tx.Commit
+		}
+		if err := end(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Publish(ctx, Event{Kind: CredentialsChanged}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Event{{Kind: CredentialsChanged, UserID: 42}, {Kind: CredentialsChanged}} {
+		select {
+		case got := <-ch:
+			if got != want {
+				t.Fatalf("got %+v, want %+v (a rolled-back notification must not arrive)", got, want)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("got nothing, want %+v", want)
+		}
 	}
 }

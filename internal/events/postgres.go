@@ -47,8 +47,9 @@ func (p *Postgres) loop() {
 	defer close(p.done)
 	for n := range p.listener.Notify {
 		if n == nil {
-			// Reconnected: notifications sent while we were away are lost;
-			// subscribers are live views and refetch on their own.
+			// Reconnected: notifications sent while we were away are lost.
+			// Live views refetch on their own; caches must start over.
+			p.h.broadcast(Event{Kind: Resync})
 			continue
 		}
 		e, err := decode(n.Extra)
@@ -61,12 +62,23 @@ func (p *Postgres) loop() {
 }
 
 // Publish implements Broker.
-func (p *Postgres) Publish(ctx context.Context, e Event) error {
+func (p *Postgres) Publish(ctx context.Context, e Event) error { return Notify(ctx, p.db, e) }
+
+// Execer runs a statement: a *sql.DB, a *sql.Tx, an ent client.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Notify publishes e through PostgreSQL on db, without a broker. Sent inside
+// a transaction it is delivered when that commits and dropped if it rolls
+// back, so a change and its announcement cannot disagree; and a process that
+// runs no listener (the CLI) still reaches every replica.
+func Notify(ctx context.Context, db Execer, e Event) error {
 	payload, err := encode(e)
 	if err != nil {
 		return err
 	}
-	_, err = p.db.ExecContext(ctx, "SELECT pg_notify($1, $2)", Channel, payload)
+	_, err = db.ExecContext(ctx, "SELECT pg_notify($1, $2)", Channel, payload)
 	return err
 }
 
