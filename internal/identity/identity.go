@@ -46,8 +46,14 @@ type Options struct {
 	AdminEmails   []string
 	// Dialect is the database's ("postgres" or "sqlite3"), for the
 	// hand-built credential lookup.
-	Dialect       string
-	touchInterval time.Duration
+	Dialect string
+	// CredentialCacheTTL bounds how long a credential looked up once is
+	// trusted without the database (0: DefaultCredentialCacheTTL; negative:
+	// no cache). Revocations through this service's client reach every
+	// replica sooner; the TTL bounds a lost notification or a change made
+	// behind Taskmind's back.
+	CredentialCacheTTL time.Duration
+	touchInterval      time.Duration
 }
 
 // Service issues and checks credentials.
@@ -57,9 +63,12 @@ type Service struct {
 	log     *slog.Logger
 	opts    Options
 	now     func() time.Time
+	cache   *credentialCache
 }
 
-// New returns a Service.
+// New returns a Service. It adds hooks to client so that any change to a
+// user, session or token made through it also reaches the credential cache;
+// Follow brings in those made elsewhere.
 func New(client *ent.Client, log *slog.Logger, opts Options) *Service {
 	if opts.SessionIdle == 0 {
 		opts.SessionIdle = 7 * 24 * time.Hour
@@ -78,7 +87,13 @@ func New(client *ent.Client, log *slog.Logger, opts Options) *Service {
 	if opts.Dialect == "" {
 		opts.Dialect = dialect.SQLite
 	}
-	return &Service{client: client, dialect: opts.Dialect, log: log, opts: opts, now: time.Now}
+	if opts.CredentialCacheTTL == 0 {
+		opts.CredentialCacheTTL = DefaultCredentialCacheTTL
+	}
+	s := &Service{client: client, dialect: opts.Dialect, log: log, opts: opts, now: time.Now,
+		cache: newCredentialCache(opts.CredentialCacheTTL)}
+	s.watch(client)
+	return s
 }
 
 // Options returns the effective options.
@@ -137,26 +152,46 @@ func (s *Service) SessionViewer(ctx context.Context, raw string) (auth.Viewer, e
 		return auth.Viewer{}, ErrInvalid
 	}
 	hash := hashSecret(raw)
-	c, ok, err := s.lookupSession(ctx, hash)
-	if err != nil || !ok {
-		return auth.Viewer{}, orInvalid(err)
-	}
 	now := s.now()
-	if subtle.ConstantTimeCompare(c.hash, hash) != 1 || expired(c.expires, now) ||
-		!c.lastUsed.Valid || now.After(c.lastUsed.Time.Add(s.opts.SessionIdle)) {
+	e, keep, err := s.find(ctx, keyOf(sessionCredential, hash), now, s.lookupSession)
+	if err != nil {
+		return auth.Viewer{}, err
+	}
+	seen, ok := e.lastUse()
+	if subtle.ConstantTimeCompare(e.hash, hash) != 1 || expired(e.expires, now) ||
+		!ok || now.After(seen.Add(s.opts.SessionIdle)) {
 		return auth.Viewer{}, ErrInvalid
 	}
-	v, err := c.viewer()
+	v, err := e.viewer()
 	if err != nil {
 		return v, err
 	}
+	keep()
 	// Refreshing last-seen on every request would make every read a write.
-	if now.Sub(c.lastUsed.Time) > s.opts.touchInterval {
-		if err := s.client.Session.UpdateOneID(c.id).SetLastSeenAt(now).Exec(sys(ctx)); err != nil {
+	if e.claimUse(now, s.opts.touchInterval) {
+		if err := s.client.Session.UpdateOneID(e.id).SetLastSeenAt(now).Exec(sys(ctx)); err != nil {
 			s.log.WarnContext(ctx, "refreshing session failed", "err", err)
 		}
 	}
 	return v, nil
+}
+
+// find returns k's credential, from the cache or else from lookup. keep
+// caches what lookup read; the caller calls it once the credential has
+// proved valid, since failures are never cached: every bad token still costs
+// a lookup and counts against the caller's rate limit.
+func (s *Service) find(ctx context.Context, k cacheKey, now time.Time,
+	lookup func(context.Context, []byte) (credential, bool, error)) (e *entry, keep func(), err error) {
+	if e := s.cache.get(k, now); e != nil {
+		return e, func() {}, nil
+	}
+	gen := s.cache.generation()
+	c, ok, err := lookup(ctx, k.hash[:])
+	if err != nil || !ok {
+		return nil, nil, orInvalid(err)
+	}
+	e = newEntry(c, now.Add(s.opts.CredentialCacheTTL))
+	return e, func() { s.cache.add(k, e, gen, now) }, nil
 }
 
 // orInvalid maps "no row" to ErrInvalid and keeps real errors.
@@ -202,20 +237,21 @@ func (s *Service) TokenViewer(ctx context.Context, raw string) (auth.Viewer, err
 		return auth.Viewer{}, ErrInvalid
 	}
 	hash := hashSecret(raw)
-	c, ok, err := s.lookupToken(ctx, hash)
-	if err != nil || !ok {
-		return auth.Viewer{}, orInvalid(err)
-	}
 	now := s.now()
-	if subtle.ConstantTimeCompare(c.hash, hash) != 1 || c.revoked.Valid || expired(c.expires, now) {
+	e, keep, err := s.find(ctx, keyOf(tokenCredential, hash), now, s.lookupToken)
+	if err != nil {
+		return auth.Viewer{}, err
+	}
+	if subtle.ConstantTimeCompare(e.hash, hash) != 1 || e.revoked.Valid || expired(e.expires, now) {
 		return auth.Viewer{}, ErrInvalid
 	}
-	v, err := c.viewer()
+	v, err := e.viewer()
 	if err != nil {
 		return v, err
 	}
-	if !c.lastUsed.Valid || now.Sub(c.lastUsed.Time) > s.opts.touchInterval {
-		if err := s.client.APIToken.UpdateOneID(c.id).SetLastUsedAt(now).Exec(sys(ctx)); err != nil {
+	keep()
+	if e.claimUse(now, s.opts.touchInterval) {
+		if err := s.client.APIToken.UpdateOneID(e.id).SetLastUsedAt(now).Exec(sys(ctx)); err != nil {
 			s.log.WarnContext(ctx, "recording token use failed", "err", err)
 		}
 	}
