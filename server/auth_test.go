@@ -15,6 +15,7 @@ import (
 	"github.com/taskmind/taskmind/ent/user"
 	"github.com/taskmind/taskmind/internal/config"
 	"github.com/taskmind/taskmind/internal/dbtest"
+	"github.com/taskmind/taskmind/internal/identity"
 )
 
 // browser is an HTTP client with a cookie jar that stops at redirects to
@@ -407,4 +408,58 @@ func TestCORS(t *testing.T) {
 			t.Fatalf("other origin: got Access-Control-Allow-Origin %q, want none", h.Get("Access-Control-Allow-Origin"))
 		}
 	})
+}
+
+// A revocation made through one replica reaches another replica's
+// credential cache through PostgreSQL, well before the cache's TTL would.
+func TestRevocationAcrossReplicas(t *testing.T) {
+	cfg := dbtest.Postgres(t)
+	a, b := start(t, cfg), start(t, cfg)
+	admin := a.newUser(user.RoleAdmin)
+	cases := []struct {
+		name   string
+		revoke func(victim actor)
+		// refused reports whether b now treats the victim as revoked.
+		refused func(victim actor) bool
+	}{
+		{"token revoked", func(v actor) {
+			var toks struct {
+				APITokens []struct{ ID string } `json:"apiTokens"`
+			}
+			a.mustGQL(&toks, `{ apiTokens { id } }`, nil, v.auth()...)
+			a.mustGQL(nil, `mutation($id: ID!) { revokeAPIToken(id: $id) { id } }`, map[string]any{"id": toks.APITokens[0].ID}, v.auth()...)
+		}, func(v actor) bool {
+			status, _ := b.rest(http.MethodGet, "/tasks", "", "", v.auth()...)
+			return status == http.StatusUnauthorized
+		}},
+		{"user disabled", func(v actor) {
+			a.mustGQL(nil, `mutation($id: ID!) { setUserDisabled(id: $id, disabled: true) { id } }`, map[string]any{"id": v.ID}, admin.auth()...)
+		}, func(v actor) bool {
+			status, _ := b.rest(http.MethodGet, "/tasks", "", "", v.auth()...)
+			return status == http.StatusUnauthorized
+		}},
+		{"role lowered", func(v actor) {
+			a.mustGQL(nil, `mutation($id: ID!) { setUserRole(id: $id, role: VIEWER) { id } }`, map[string]any{"id": v.ID}, admin.auth()...)
+		}, func(v actor) bool {
+			return b.gql(`mutation { createTask(input: {title: "x"}) { id } }`, nil, v.auth()...).code() == "FORBIDDEN"
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			victim := a.newUser(user.RoleMember)
+			// b's first lookup of the token, just before the change, caches
+			// it for a full TTL.
+			if tc.refused(victim) {
+				t.Fatal("before the change: got refused, want accepted")
+			}
+			tc.revoke(victim)
+			start := time.Now()
+			for !tc.refused(victim) {
+				if time.Since(start) > identity.DefaultCredentialCacheTTL/2 {
+					t.Fatalf("other replica still accepts after %v, want refused within half the cache TTL", time.Since(start))
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
 }

@@ -76,6 +76,10 @@ type Server struct {
 func New(d Deps) *Server {
 	s := &Server{deps: d, tasks: tasks.NewService(d.DB.Client, d.Events, d.Log)}
 	s.closing, s.closeSockets = context.WithCancel(context.Background())
+	if d.Identity != nil && d.Events != nil {
+		// Other replicas' revocations reach this one's credential cache.
+		d.Identity.Follow(s.closing, d.Events)
+	}
 	s.tokenFailures = middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
 		Rate: rate.Every(6 * time.Second), Burst: 10, ExpiresIn: 10 * time.Minute,
 	})
