@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ func newIdentity(db *database.DB, cfg config.Config, log *slog.Logger) *identity
 		DefaultRole:   user.Role(cfg.DefaultRole),
 		AdminEmails:   cfg.AdminEmails,
 		Dialect:       db.Dialect,
+		// The option's zero means the default; the setting's means off.
+		CredentialCacheTTL: cmp.Or(cfg.CredentialCacheTTL, -1),
 	})
 }
 

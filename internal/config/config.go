@@ -53,15 +53,18 @@ type Config struct {
 	// behind a proxy that sets it (an ingress, a load balancer).
 	TrustProxyHeaders bool
 	SessionIdle       time.Duration
-	SessionMaxAge     time.Duration
-	GitHubKey         string
-	GitHubSecret      string
-	GoogleKey         string
-	GoogleSecret      string
-	OIDCIssuer        string
-	OIDCClientID      string
-	OIDCSecret        string
-	OIDCName          string
+	// CredentialCacheTTL bounds how long a credential is trusted without
+	// the database; 0 turns the cache off.
+	CredentialCacheTTL time.Duration
+	SessionMaxAge      time.Duration
+	GitHubKey          string
+	GitHubSecret       string
+	GoogleKey          string
+	GoogleSecret       string
+	OIDCIssuer         string
+	OIDCClientID       string
+	OIDCSecret         string
+	OIDCName           string
 
 	// Inference.
 	MaxModelBytes      int64
@@ -99,6 +102,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:    20 * time.Second,
 		DefaultRole:        "MEMBER",
 		SessionIdle:        7 * 24 * time.Hour,
+		CredentialCacheTTL: time.Second,
 		SessionMaxAge:      30 * 24 * time.Hour,
 		OIDCName:           "OpenID Connect",
 		MaxModelBytes:      64 << 20,
@@ -128,6 +132,7 @@ func Load(getenv func(string) string) (Config, error) {
 	p.boolean("TASKMIND_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
 	p.duration("TASKMIND_SESSION_IDLE", &c.SessionIdle)
 	p.duration("TASKMIND_SESSION_MAX_AGE", &c.SessionMaxAge)
+	p.duration("TASKMIND_CREDENTIAL_CACHE_TTL", &c.CredentialCacheTTL)
 	p.str("TASKMIND_GITHUB_KEY", &c.GitHubKey)
 	p.str("TASKMIND_GITHUB_SECRET", &c.GitHubSecret)
 	p.str("TASKMIND_GOOGLE_KEY", &c.GoogleKey)
@@ -260,6 +265,9 @@ func (c Config) validateIdentity() []error {
 		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			errs = append(errs, fmt.Errorf("TASKMIND_ALLOWED_ORIGINS entries must be origins such as https://app.example.com, got %q", o))
 		}
+	}
+	if c.CredentialCacheTTL < 0 || c.CredentialCacheTTL > time.Minute {
+		errs = append(errs, fmt.Errorf("TASKMIND_CREDENTIAL_CACHE_TTL must be between 0s (no cache) and 1m, got %v", c.CredentialCacheTTL))
 	}
 	if c.SessionIdle <= 0 || c.SessionMaxAge <= 0 || c.SessionIdle > c.SessionMaxAge {
 		errs = append(errs, errors.New("TASKMIND_SESSION_IDLE and TASKMIND_SESSION_MAX_AGE must be positive, idle no longer than max age"))

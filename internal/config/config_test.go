@@ -44,6 +44,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"tiny model cap", map[string]string{"TASKMIND_MAX_MODEL_BYTES": "10"}, "TASKMIND_MAX_MODEL_BYTES"},
 		{"unknown kernel set", map[string]string{"TASKMIND_INFERENCE_KERNELS": "sse9"}, "TASKMIND_INFERENCE_KERNELS: unknown kernel set \"sse9\""},
 		{"batch limit zero", map[string]string{"TASKMIND_INFERENCE_MAX_BATCH": "0"}, "TASKMIND_INFERENCE_MAX_BATCH must be between 1 and 4096"},
+		{"credential cache too long", map[string]string{"TASKMIND_CREDENTIAL_CACHE_TTL": "1h"}, "TASKMIND_CREDENTIAL_CACHE_TTL must be between 0s (no cache) and 1m"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(env(tc.env))
