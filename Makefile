@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run build frontend test test-go test-frontend e2e lint-go check-generated generate deps bench bench-inference train clean
+.PHONY: run build frontend test test-go test-frontend e2e lint-go check-generated generate deps bench bench-inference reference train clean
 
 ## run: build the SPA (npm ci only when the lock changed) and serve on 127.0.0.1:8080 with embedded SQLite
 run: build
@@ -56,6 +56,12 @@ bench:
 ## bench-inference: engine, GraphQL and ONNX Runtime inference benchmarks (not part of make test)
 bench-inference:
 	scripts/bench-inference.sh
+
+## reference: rebuild the inference test models and record ONNX Runtime's outputs for them (internal/inference/testdata/reference)
+reference:
+	$(GO) run ./internal/inference/internal/onnxtest/mkref
+	cd tools/ortref && { [[ -d node_modules/onnxruntime-node ]] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error; }
+	node tools/ortref/refset.mjs
 
 ## train: retrain the built-in MNIST model (deterministic; ~8 minutes on 2 cores)
 train:
