@@ -103,6 +103,35 @@ func packConv(dst []float32, img []float32, g ConvGeom, nr int) {
 	}
 }
 
+// convRowsKernel is an assembly packer of one kernel row's B rows; see the
+// asmgen command for its contract.
+type convRowsKernel func(d, s *float32, nr, ps, cstep, plane, c, kw, dw, left, w, step, ow, oh, oyLo, oyHi int)
+
+// packConvRows is packConv for a horizontal stride of 1, one assembly call
+// per kernel row (all channels and taps), which finds the horizontal
+// padding of each tap itself; only the vertical padding, the same for the
+// whole kernel row, is worked out here.
+func packConvRows(f convRowsKernel, dst, img []float32, g ConvGeom, nr int) {
+	ps := nr * g.K()
+	for ky := range g.KH {
+		// Output rows [oyLo, oyHi) read inside the image.
+		oyLo, oyHi := 0, g.OH
+		y0 := ky*g.DilH - g.PadTop
+		if y0 < 0 {
+			oyLo = min(g.OH, (-y0+g.StrideH-1)/g.StrideH)
+		}
+		if last := y0 + (g.OH-1)*g.StrideH; last >= g.H {
+			oyHi = max(oyLo, g.OH-(last-g.H+g.StrideH)/g.StrideH)
+		}
+		s := &img[0]
+		if oyLo < oyHi {
+			s = &img[(y0+oyLo*g.StrideH)*g.W]
+		}
+		f(&dst[ky*g.KW*nr], s, nr, ps, g.KH*g.KW*nr, g.H*g.W, g.C, g.KW, g.DilW, g.PadLeft, g.W,
+			g.StrideH*g.W, g.OW, g.OH, oyLo, oyHi)
+	}
+}
+
 // packRowAligned writes one B row whose runs are whole slices of input
 // lines (stride 1, no horizontal padding) and fit the panels exactly
 // (nr a multiple of OW); d starts at the row in the first panel.

@@ -109,11 +109,15 @@ func (s *Set) PackConvB(dst []float32, img []float32, g ConvGeom) {
 	}
 	_ = dst[s.PackBSize(k, n)-1]
 	_ = img[g.C*g.H*g.W-1]
-	var nr int
-	if s.panel != nil {
-		nr = s.panel.nr
+	if s.panel == nil {
+		packConv(dst, img, g, 0)
+		return
 	}
-	packConv(dst, img, g, nr)
+	if s.panel.convRows != nil && g.StrideW == 1 {
+		packConvRows(s.panel.convRows, dst, img, g, s.panel.nr)
+		return
+	}
+	packConv(dst, img, g, s.panel.nr)
 }
 
 // Gemm computes C = A·B (then the epilogue) for A and B packed by this set

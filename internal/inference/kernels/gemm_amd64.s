@@ -6029,3 +6029,568 @@ gemmAVX2x6_part_noleaky:
 	VMASKMOVPS Y11, Y13, 32(R12)
 	VZEROUPPER
 	RET
+
+// func convRowsAVX512(d *float32, s *float32, nr int, ps int, cstep int, plane int, c int, kw int, dw int, left int, w int, step int, ow int, oh int, oyLo int, oyHi int)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·convRowsAVX512(SB), NOSPLIT, $8-128
+	VPXORD Z31, Z31, Z31
+	MOVQ   d+0(FP), R14
+	MOVQ   s+8(FP), DX
+	MOVQ   $0x00000000, (SP)
+
+convRowsAVX512_chan:
+	MOVQ (SP), BX
+	CMPQ BX, c+48(FP)
+	JGE  convRowsAVX512_end
+	XORQ R13, R13
+
+convRowsAVX512_tap:
+	CMPQ    R13, kw+56(FP)
+	JGE     convRowsAVX512_nextchan
+	MOVQ    R13, BX
+	IMULQ   dw+64(FP), BX
+	SUBQ    left+72(FP), BX
+	XORQ    R11, R11
+	MOVQ    BX, AX
+	NEGQ    AX
+	CMPQ    AX, R11
+	CMOVQGT AX, R11
+	CMPQ    R11, ow+96(FP)
+	CMOVQGT ow+96(FP), R11
+	MOVQ    w+80(FP), R12
+	SUBQ    BX, R12
+	CMPQ    R12, ow+96(FP)
+	CMOVQGT ow+96(FP), R12
+	CMPQ    R12, R11
+	CMOVQLT R11, R12
+	ADDQ    R11, BX
+	LEAQ    (DX)(BX*4), R10
+	MOVQ    R13, BX
+	IMULQ   nr+16(FP), BX
+	LEAQ    (R14)(BX*4), DI
+	MOVQ    nr+16(FP), R8
+	XORQ    R9, R9
+
+convRowsAVX512_run:
+	CMPQ R9, oh+104(FP)
+	JGE  convRowsAVX512_rowend
+	CMPQ R9, oyLo+112(FP)
+	JLT  convRowsAVX512_padrun
+	CMPQ R9, oyHi+120(FP)
+	JGE  convRowsAVX512_padrun
+	MOVQ R11, CX
+
+convRowsAVX512_lz:
+	TESTQ   CX, CX
+	JEQ     convRowsAVX512_lz_done
+	MOVQ    CX, AX
+	CMPQ    AX, R8
+	CMOVQGT R8, AX
+	MOVQ    $0x00000010, BX
+	CMPQ    AX, BX
+	CMOVQGT BX, AX
+	MOVQ    $-1, BX
+	BZHIQ   AX, BX, BX
+	KMOVW   BX, K1
+	VMOVUPS Z31, K1, (DI)
+	LEAQ    (DI)(AX*4), DI
+	SUBQ    AX, CX
+	SUBQ    AX, R8
+	JNE     convRowsAVX512_lz
+	MOVQ    ps+24(FP), BX
+	SUBQ    nr+16(FP), BX
+	LEAQ    (DI)(BX*4), DI
+	MOVQ    nr+16(FP), R8
+	JMP     convRowsAVX512_lz
+
+convRowsAVX512_lz_done:
+	MOVQ R10, SI
+	MOVQ R12, CX
+	SUBQ R11, CX
+
+convRowsAVX512_data:
+	TESTQ     CX, CX
+	JEQ       convRowsAVX512_data_done
+	MOVQ      CX, AX
+	CMPQ      AX, R8
+	CMOVQGT   R8, AX
+	MOVQ      $0x00000010, BX
+	CMPQ      AX, BX
+	CMOVQGT   BX, AX
+	MOVQ      $-1, BX
+	BZHIQ     AX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	LEAQ      (SI)(AX*4), SI
+	LEAQ      (DI)(AX*4), DI
+	SUBQ      AX, CX
+	SUBQ      AX, R8
+	JNE       convRowsAVX512_data
+	MOVQ      ps+24(FP), BX
+	SUBQ      nr+16(FP), BX
+	LEAQ      (DI)(BX*4), DI
+	MOVQ      nr+16(FP), R8
+	JMP       convRowsAVX512_data
+
+convRowsAVX512_data_done:
+	MOVQ ow+96(FP), CX
+	SUBQ R12, CX
+
+convRowsAVX512_rz:
+	TESTQ   CX, CX
+	JEQ     convRowsAVX512_rz_done
+	MOVQ    CX, AX
+	CMPQ    AX, R8
+	CMOVQGT R8, AX
+	MOVQ    $0x00000010, BX
+	CMPQ    AX, BX
+	CMOVQGT BX, AX
+	MOVQ    $-1, BX
+	BZHIQ   AX, BX, BX
+	KMOVW   BX, K1
+	VMOVUPS Z31, K1, (DI)
+	LEAQ    (DI)(AX*4), DI
+	SUBQ    AX, CX
+	SUBQ    AX, R8
+	JNE     convRowsAVX512_rz
+	MOVQ    ps+24(FP), BX
+	SUBQ    nr+16(FP), BX
+	LEAQ    (DI)(BX*4), DI
+	MOVQ    nr+16(FP), R8
+	JMP     convRowsAVX512_rz
+
+convRowsAVX512_rz_done:
+	MOVQ step+88(FP), BX
+	LEAQ (R10)(BX*4), R10
+	JMP  convRowsAVX512_nextrun
+
+convRowsAVX512_padrun:
+	MOVQ ow+96(FP), CX
+
+convRowsAVX512_pad:
+	TESTQ   CX, CX
+	JEQ     convRowsAVX512_pad_done
+	MOVQ    CX, AX
+	CMPQ    AX, R8
+	CMOVQGT R8, AX
+	MOVQ    $0x00000010, BX
+	CMPQ    AX, BX
+	CMOVQGT BX, AX
+	MOVQ    $-1, BX
+	BZHIQ   AX, BX, BX
+	KMOVW   BX, K1
+	VMOVUPS Z31, K1, (DI)
+	LEAQ    (DI)(AX*4), DI
+	SUBQ    AX, CX
+	SUBQ    AX, R8
+	JNE     convRowsAVX512_pad
+	MOVQ    ps+24(FP), BX
+	SUBQ    nr+16(FP), BX
+	LEAQ    (DI)(BX*4), DI
+	MOVQ    nr+16(FP), R8
+	JMP     convRowsAVX512_pad
+
+convRowsAVX512_pad_done:
+convRowsAVX512_nextrun:
+	INCQ R9
+	JMP  convRowsAVX512_run
+
+convRowsAVX512_rowend:
+	CMPQ R8, nr+16(FP)
+	JEQ  convRowsAVX512_nexttap
+	MOVQ R8, CX
+
+convRowsAVX512_fill:
+	TESTQ   CX, CX
+	JEQ     convRowsAVX512_fill_done
+	MOVQ    CX, AX
+	CMPQ    AX, R8
+	CMOVQGT R8, AX
+	MOVQ    $0x00000010, BX
+	CMPQ    AX, BX
+	CMOVQGT BX, AX
+	MOVQ    $-1, BX
+	BZHIQ   AX, BX, BX
+	KMOVW   BX, K1
+	VMOVUPS Z31, K1, (DI)
+	LEAQ    (DI)(AX*4), DI
+	SUBQ    AX, CX
+	SUBQ    AX, R8
+	JNE     convRowsAVX512_fill
+	MOVQ    ps+24(FP), BX
+	SUBQ    nr+16(FP), BX
+	LEAQ    (DI)(BX*4), DI
+	MOVQ    nr+16(FP), R8
+	JMP     convRowsAVX512_fill
+
+convRowsAVX512_fill_done:
+convRowsAVX512_nexttap:
+	INCQ R13
+	JMP  convRowsAVX512_tap
+
+convRowsAVX512_nextchan:
+	MOVQ cstep+32(FP), BX
+	LEAQ (R14)(BX*4), R14
+	MOVQ plane+40(FP), BX
+	LEAQ (DX)(BX*4), DX
+	INCQ (SP)
+	JMP  convRowsAVX512_chan
+
+convRowsAVX512_end:
+	VZEROUPPER
+	RET
+
+// func convRowsAVX2(d *float32, s *float32, nr int, ps int, cstep int, plane int, c int, kw int, dw int, left int, w int, step int, ow int, oh int, oyLo int, oyHi int)
+// Requires: AVX, CMOV
+TEXT ·convRowsAVX2(SB), NOSPLIT, $8-128
+	VXORPS Y15, Y15, Y15
+	MOVQ   d+0(FP), R14
+	MOVQ   s+8(FP), DX
+	MOVQ   $0x00000000, (SP)
+
+convRowsAVX2_chan:
+	MOVQ (SP), BX
+	CMPQ BX, c+48(FP)
+	JGE  convRowsAVX2_end
+	XORQ R13, R13
+
+convRowsAVX2_tap:
+	CMPQ    R13, kw+56(FP)
+	JGE     convRowsAVX2_nextchan
+	MOVQ    R13, BX
+	IMULQ   dw+64(FP), BX
+	SUBQ    left+72(FP), BX
+	XORQ    R11, R11
+	MOVQ    BX, AX
+	NEGQ    AX
+	CMPQ    AX, R11
+	CMOVQGT AX, R11
+	CMPQ    R11, ow+96(FP)
+	CMOVQGT ow+96(FP), R11
+	MOVQ    w+80(FP), R12
+	SUBQ    BX, R12
+	CMPQ    R12, ow+96(FP)
+	CMOVQGT ow+96(FP), R12
+	CMPQ    R12, R11
+	CMOVQLT R11, R12
+	ADDQ    R11, BX
+	LEAQ    (DX)(BX*4), R10
+	MOVQ    R13, BX
+	IMULQ   nr+16(FP), BX
+	LEAQ    (R14)(BX*4), DI
+	MOVQ    nr+16(FP), R8
+	XORQ    R9, R9
+
+convRowsAVX2_run:
+	CMPQ R9, oh+104(FP)
+	JGE  convRowsAVX2_rowend
+	CMPQ R9, oyLo+112(FP)
+	JLT  convRowsAVX2_padrun
+	CMPQ R9, oyHi+120(FP)
+	JGE  convRowsAVX2_padrun
+	MOVQ R11, CX
+
+convRowsAVX2_lz:
+	TESTQ      CX, CX
+	JEQ        convRowsAVX2_lz_done
+	MOVQ       CX, AX
+	CMPQ       AX, R8
+	CMOVQGT    R8, AX
+	MOVQ       $0x00000008, BX
+	CMPQ       AX, BX
+	CMOVQGT    BX, AX
+	LEAQ       avx2masks<>+0(SB), BX
+	NEGQ       AX
+	VMOVDQU    64(BX)(AX*4), Y1
+	NEGQ       AX
+	VMASKMOVPS Y15, Y1, (DI)
+	LEAQ       (DI)(AX*4), DI
+	SUBQ       AX, CX
+	SUBQ       AX, R8
+	JNE        convRowsAVX2_lz
+	MOVQ       ps+24(FP), BX
+	SUBQ       nr+16(FP), BX
+	LEAQ       (DI)(BX*4), DI
+	MOVQ       nr+16(FP), R8
+	JMP        convRowsAVX2_lz
+
+convRowsAVX2_lz_done:
+	MOVQ R10, SI
+	MOVQ R12, CX
+	SUBQ R11, CX
+
+convRowsAVX2_data:
+	TESTQ   CX, CX
+	JEQ     convRowsAVX2_data_done
+	MOVQ    CX, AX
+	CMPQ    AX, R8
+	CMOVQGT R8, AX
+	MOVQ    $0x00000008, BX
+	CMPQ    AX, BX
+	CMOVQGT BX, AX
+	CMPQ    AX, $0x08
+	JNE     convRowsAVX2_data_part
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	JMP     convRowsAVX2_data_moved
+
+convRowsAVX2_data_part:
+	LEAQ       avx2masks<>+0(SB), BX
+	NEGQ       AX
+	VMOVDQU    64(BX)(AX*4), Y1
+	NEGQ       AX
+	VMASKMOVPS (SI), Y1, Y0
+	VMASKMOVPS Y0, Y1, (DI)
+
+convRowsAVX2_data_moved:
+	LEAQ (SI)(AX*4), SI
+	LEAQ (DI)(AX*4), DI
+	SUBQ AX, CX
+	SUBQ AX, R8
+	JNE  convRowsAVX2_data
+	MOVQ ps+24(FP), BX
+	SUBQ nr+16(FP), BX
+	LEAQ (DI)(BX*4), DI
+	MOVQ nr+16(FP), R8
+	JMP  convRowsAVX2_data
+
+convRowsAVX2_data_done:
+	MOVQ ow+96(FP), CX
+	SUBQ R12, CX
+
+convRowsAVX2_rz:
+	TESTQ      CX, CX
+	JEQ        convRowsAVX2_rz_done
+	MOVQ       CX, AX
+	CMPQ       AX, R8
+	CMOVQGT    R8, AX
+	MOVQ       $0x00000008, BX
+	CMPQ       AX, BX
+	CMOVQGT    BX, AX
+	LEAQ       avx2masks<>+0(SB), BX
+	NEGQ       AX
+	VMOVDQU    64(BX)(AX*4), Y1
+	NEGQ       AX
+	VMASKMOVPS Y15, Y1, (DI)
+	LEAQ       (DI)(AX*4), DI
+	SUBQ       AX, CX
+	SUBQ       AX, R8
+	JNE        convRowsAVX2_rz
+	MOVQ       ps+24(FP), BX
+	SUBQ       nr+16(FP), BX
+	LEAQ       (DI)(BX*4), DI
+	MOVQ       nr+16(FP), R8
+	JMP        convRowsAVX2_rz
+
+convRowsAVX2_rz_done:
+	MOVQ step+88(FP), BX
+	LEAQ (R10)(BX*4), R10
+	JMP  convRowsAVX2_nextrun
+
+convRowsAVX2_padrun:
+	MOVQ ow+96(FP), CX
+
+convRowsAVX2_pad:
+	TESTQ      CX, CX
+	JEQ        convRowsAVX2_pad_done
+	MOVQ       CX, AX
+	CMPQ       AX, R8
+	CMOVQGT    R8, AX
+	MOVQ       $0x00000008, BX
+	CMPQ       AX, BX
+	CMOVQGT    BX, AX
+	LEAQ       avx2masks<>+0(SB), BX
+	NEGQ       AX
+	VMOVDQU    64(BX)(AX*4), Y1
+	NEGQ       AX
+	VMASKMOVPS Y15, Y1, (DI)
+	LEAQ       (DI)(AX*4), DI
+	SUBQ       AX, CX
+	SUBQ       AX, R8
+	JNE        convRowsAVX2_pad
+	MOVQ       ps+24(FP), BX
+	SUBQ       nr+16(FP), BX
+	LEAQ       (DI)(BX*4), DI
+	MOVQ       nr+16(FP), R8
+	JMP        convRowsAVX2_pad
+
+convRowsAVX2_pad_done:
+convRowsAVX2_nextrun:
+	INCQ R9
+	JMP  convRowsAVX2_run
+
+convRowsAVX2_rowend:
+	CMPQ R8, nr+16(FP)
+	JEQ  convRowsAVX2_nexttap
+	MOVQ R8, CX
+
+convRowsAVX2_fill:
+	TESTQ      CX, CX
+	JEQ        convRowsAVX2_fill_done
+	MOVQ       CX, AX
+	CMPQ       AX, R8
+	CMOVQGT    R8, AX
+	MOVQ       $0x00000008, BX
+	CMPQ       AX, BX
+	CMOVQGT    BX, AX
+	LEAQ       avx2masks<>+0(SB), BX
+	NEGQ       AX
+	VMOVDQU    64(BX)(AX*4), Y1
+	NEGQ       AX
+	VMASKMOVPS Y15, Y1, (DI)
+	LEAQ       (DI)(AX*4), DI
+	SUBQ       AX, CX
+	SUBQ       AX, R8
+	JNE        convRowsAVX2_fill
+	MOVQ       ps+24(FP), BX
+	SUBQ       nr+16(FP), BX
+	LEAQ       (DI)(BX*4), DI
+	MOVQ       nr+16(FP), R8
+	JMP        convRowsAVX2_fill
+
+convRowsAVX2_fill_done:
+convRowsAVX2_nexttap:
+	INCQ R13
+	JMP  convRowsAVX2_tap
+
+convRowsAVX2_nextchan:
+	MOVQ cstep+32(FP), BX
+	LEAQ (R14)(BX*4), R14
+	MOVQ plane+40(FP), BX
+	LEAQ (DX)(BX*4), DX
+	INCQ (SP)
+	JMP  convRowsAVX2_chan
+
+convRowsAVX2_end:
+	VZEROUPPER
+	RET
+
+// func maxPool2x2AVX512(dst *float32, src *float32, rows int, ow int, w int)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·maxPool2x2AVX512(SB), NOSPLIT, $0-40
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  rows+16(FP), CX
+	MOVQ  ow+24(FP), R8
+	MOVQ  w+32(FP), R9
+	SHLQ  $0x02, R9
+	TESTQ CX, CX
+	JEQ   maxPool2x2AVX512_end
+
+maxPool2x2AVX512_row:
+	MOVQ SI, R11
+	LEAQ (SI)(R9*1), R12
+	MOVQ R8, R10
+
+maxPool2x2AVX512_chunk:
+	TESTQ     R10, R10
+	JEQ       maxPool2x2AVX512_rowdone
+	MOVQ      $0x00000008, AX
+	CMPQ      R10, AX
+	CMOVQLT   R10, AX
+	MOVQ      AX, BX
+	MOVQ      $-1, DX
+	BZHIQ     BX, DX, DX
+	KMOVW     DX, K2
+	SHLQ      $0x01, BX
+	MOVQ      $-1, DX
+	BZHIQ     BX, DX, DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (R11), K1, Z0
+	VMOVUPS.Z (R12), K1, Z1
+	VMAXPS    Z0, Z1, Z0
+	VPSRLQ    $0x20, Z0, Z1
+	VMAXPS    Z0, Z1, Z0
+	VPMOVQD   Z0, K2, (DI)
+	LEAQ      (R11)(AX*8), R11
+	LEAQ      (R12)(AX*8), R12
+	LEAQ      (DI)(AX*4), DI
+	SUBQ      AX, R10
+	JMP       maxPool2x2AVX512_chunk
+
+maxPool2x2AVX512_rowdone:
+	LEAQ (SI)(R9*2), SI
+	DECQ CX
+	JNE  maxPool2x2AVX512_row
+
+maxPool2x2AVX512_end:
+	VZEROUPPER
+	RET
+
+// func maxPool2x2AVX2(dst *float32, src *float32, rows int, ow int, w int)
+// Requires: AVX, AVX2
+TEXT ·maxPool2x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  rows+16(FP), CX
+	MOVQ  ow+24(FP), R8
+	MOVQ  w+32(FP), R9
+	SHLQ  $0x02, R9
+	TESTQ CX, CX
+	JEQ   maxPool2x2AVX2_end
+
+maxPool2x2AVX2_row:
+	MOVQ SI, R11
+	LEAQ (SI)(R9*1), R12
+	MOVQ R8, R10
+
+maxPool2x2AVX2_eight:
+	CMPQ    R10, $0x08
+	JLT     maxPool2x2AVX2_four
+	VMOVUPS (R11), Y0
+	VMOVUPS 32(R11), Y1
+	VMAXPS  (R12), Y0, Y0
+	VMAXPS  32(R12), Y1, Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VMAXPS  Y2, Y3, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x40, R11
+	ADDQ    $0x40, R12
+	ADDQ    $0x20, DI
+	SUBQ    $0x08, R10
+	JMP     maxPool2x2AVX2_eight
+
+maxPool2x2AVX2_four:
+	CMPQ    R10, $0x04
+	JLT     maxPool2x2AVX2_one
+	VMOVUPS (R11), X0
+	VMOVUPS 16(R11), X1
+	VMAXPS  (R12), X0, X0
+	VMAXPS  16(R12), X1, X1
+	VSHUFPS $0x88, X1, X0, X2
+	VSHUFPS $0xdd, X1, X0, X3
+	VMAXPS  X2, X3, X0
+	VMOVUPS X0, (DI)
+	ADDQ    $0x20, R11
+	ADDQ    $0x20, R12
+	ADDQ    $0x10, DI
+	SUBQ    $0x04, R10
+
+maxPool2x2AVX2_one:
+	TESTQ  R10, R10
+	JEQ    maxPool2x2AVX2_rowdone
+	VMOVSS (R11), X0
+	VMOVSS 4(R11), X1
+	VMOVSS (R12), X2
+	VMOVSS 4(R12), X3
+	VMAXSS X0, X1, X0
+	VMAXSS X2, X3, X2
+	VMAXSS X0, X2, X0
+	VMOVSS X0, (DI)
+	ADDQ   $0x08, R11
+	ADDQ   $0x08, R12
+	ADDQ   $0x04, DI
+	DECQ   R10
+	JMP    maxPool2x2AVX2_one
+
+maxPool2x2AVX2_rowdone:
+	LEAQ (SI)(R9*2), SI
+	DECQ CX
+	JNE  maxPool2x2AVX2_row
+
+maxPool2x2AVX2_end:
+	VZEROUPPER
+	RET

@@ -63,3 +63,15 @@ func gemmAVX2x5(k int, a *float32, b *float32, c *float32, ldc int, flags uint, 
 
 // gemmAVX2x6 computes a 6×16 tile with AVX2 and FMA.
 func gemmAVX2x6(k int, a *float32, b *float32, c *float32, ldc int, flags uint, rowb *float32, colb *float32, alpha float32, nrem int)
+
+// convRowsAVX512 packs one kernel row of an implicit im2col (see the asmgen command).
+func convRowsAVX512(d *float32, s *float32, nr int, ps int, cstep int, plane int, c int, kw int, dw int, left int, w int, step int, ow int, oh int, oyLo int, oyHi int)
+
+// convRowsAVX2 packs one kernel row of an implicit im2col (see the asmgen command).
+func convRowsAVX2(d *float32, s *float32, nr int, ps int, cstep int, plane int, c int, kw int, dw int, left int, w int, step int, ow int, oh int, oyLo int, oyHi int)
+
+// maxPool2x2AVX512 is 2×2 max pooling with stride 2 (see the asmgen command).
+func maxPool2x2AVX512(dst *float32, src *float32, rows int, ow int, w int)
+
+// maxPool2x2AVX2 is 2×2 max pooling with stride 2 (see the asmgen command).
+func maxPool2x2AVX2(dst *float32, src *float32, rows int, ow int, w int)

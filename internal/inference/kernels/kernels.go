@@ -22,6 +22,8 @@ type Set struct {
 	// panel is nil for the generic set, whose packed operands are plain
 	// row-major copies.
 	panel *panelKernels
+	// maxPool is nil where MaxPool2x2 runs in Go.
+	maxPool poolKernel
 }
 
 // Name is "avx512", "avx2" or "generic".

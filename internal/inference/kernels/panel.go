@@ -39,6 +39,9 @@ type panelKernels struct {
 	// nc bounds the columns of B (times kc) that stay in the last-level
 	// cache while every row block of A passes over them.
 	nc int
+	// convRows packs a convolution's B rows for one kernel row when the
+	// horizontal stride is 1; nil leaves every case to packConv.
+	convRows convRowsKernel
 }
 
 // panels returns how many row panels an m-row A has and how many rows its

@@ -73,6 +73,8 @@ func main() {
 	for r := 1; r <= 6; r++ {
 		avx2(r)
 	}
+	convPackers()
+	poolKernels()
 	Generate()
 }
 
