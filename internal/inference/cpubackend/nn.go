@@ -705,6 +705,7 @@ type poolOp struct {
 	max        bool
 	wa         windowAttrs
 	includePad bool
+	set        *kernels.Set // for the 2×2 max-pooling kernel
 }
 
 func newPool(name string, a attrs) (op, error) {
@@ -729,6 +730,8 @@ func newPool(name string, a attrs) (op, error) {
 	return &poolOp{max: name == "MaxPool", wa: wa, includePad: inc != 0}, nil
 }
 
+func (p *poolOp) finalize(set *kernels.Set) { p.set = set }
+
 func (p *poolOp) infer(in [][]int) ([]int, error) {
 	x := in[0]
 	if len(x) != 4 {
@@ -752,34 +755,8 @@ func (p *poolOp) bind(in []view, out view) (func(), error) {
 	if p.max && wd.kh == 2 && wd.kw == 2 && wd.sh == 2 && wd.sw == 2 && wd.dh == 1 && wd.dw == 1 &&
 		wd.top == 0 && wd.left == 0 && 2*wd.oh <= wd.h && 2*wd.ow <= wd.w {
 		// The classifiers' 2×2 pooling: every window lies inside the plane.
-		return func() {
-			i := 0
-			for pl := range planes {
-				plane := src[pl*wd.h*wd.w : (pl+1)*wd.h*wd.w]
-				for oy := range wd.oh {
-					r0 := plane[2*oy*wd.w : 2*oy*wd.w+2*wd.ow]
-					r1 := plane[(2*oy+1)*wd.w : (2*oy+1)*wd.w+2*wd.ow]
-					o := dst[i : i+wd.ow]
-					r0, r1 = r0[:2*len(o)], r1[:2*len(o)]
-					for ox := range o {
-						// Comparisons rather than the max builtin, whose NaN
-						// and signed-zero rules cost a third of the loop.
-						a, b, c, d := r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]
-						if b > a {
-							a = b
-						}
-						if d > c {
-							c = d
-						}
-						if c > a {
-							a = c
-						}
-						o[ox] = a
-					}
-					i += wd.ow
-				}
-			}
-		}, nil
+		set := p.set
+		return func() { set.MaxPool2x2(dst, src, planes, wd.h, wd.w, wd.oh, wd.ow) }, nil
 	}
 	isMax, includePad := p.max, p.includePad
 	// Without ceil_mode every window lies within the padded input, so

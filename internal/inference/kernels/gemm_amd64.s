@@ -6467,7 +6467,7 @@ convRowsAVX2_end:
 	RET
 
 // func maxPool2x2AVX512(dst *float32, src *float32, rows int, ow int, w int)
-// Requires: AVX, AVX512F, BMI2, CMOV
+// Requires: AVX, AVX512F, BMI2
 TEXT ·maxPool2x2AVX512(SB), NOSPLIT, $0-40
 	MOVQ  dst+0(FP), DI
 	MOVQ  src+8(FP), SI
@@ -6484,15 +6484,43 @@ maxPool2x2AVX512_row:
 	MOVQ R8, R10
 
 maxPool2x2AVX512_chunk:
+	CMPQ    R10, $0x08
+	JLT     maxPool2x2AVX512_tail
+	VMOVUPS (R11), Z0
+	VMAXPS  (R12), Z0, Z0
+	VPSRLQ  $0x20, Z0, Z1
+	VMAXPS  Z0, Z1, Z0
+	VPMOVQD Z0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x40, R11
+	ADDQ    $0x40, R12
+	ADDQ    $0x20, DI
+	SUBQ    $0x08, R10
+	JMP     maxPool2x2AVX512_chunk
+
+maxPool2x2AVX512_tail:
+	CMPQ    R10, $0x04
+	JLT     maxPool2x2AVX512_masked
+	VMOVUPS (R11), X0
+	VMOVUPS 16(R11), X1
+	VMAXPS  (R12), X0, X0
+	VMAXPS  16(R12), X1, X1
+	VSHUFPS $0x88, X1, X0, X2
+	VSHUFPS $0xdd, X1, X0, X3
+	VMAXPS  X2, X3, X0
+	VMOVUPS X0, (DI)
+	ADDQ    $0x20, R11
+	ADDQ    $0x20, R12
+	ADDQ    $0x10, DI
+	SUBQ    $0x04, R10
+
+maxPool2x2AVX512_masked:
 	TESTQ     R10, R10
 	JEQ       maxPool2x2AVX512_rowdone
-	MOVQ      $0x00000008, AX
-	CMPQ      R10, AX
-	CMOVQLT   R10, AX
-	MOVQ      AX, BX
 	MOVQ      $-1, DX
-	BZHIQ     BX, DX, DX
+	BZHIQ     R10, DX, DX
 	KMOVW     DX, K2
+	MOVQ      R10, BX
 	SHLQ      $0x01, BX
 	MOVQ      $-1, DX
 	BZHIQ     BX, DX, DX
@@ -6502,12 +6530,11 @@ maxPool2x2AVX512_chunk:
 	VMAXPS    Z0, Z1, Z0
 	VPSRLQ    $0x20, Z0, Z1
 	VMAXPS    Z0, Z1, Z0
-	VPMOVQD   Z0, K2, (DI)
-	LEAQ      (R11)(AX*8), R11
-	LEAQ      (R12)(AX*8), R12
-	LEAQ      (DI)(AX*4), DI
-	SUBQ      AX, R10
-	JMP       maxPool2x2AVX512_chunk
+	VPMOVQD   Z0, Y0
+	VMOVUPS   Z0, K2, (DI)
+	LEAQ      (R11)(R10*8), R11
+	LEAQ      (R12)(R10*8), R12
+	LEAQ      (DI)(R10*4), DI
 
 maxPool2x2AVX512_rowdone:
 	LEAQ (SI)(R9*2), SI

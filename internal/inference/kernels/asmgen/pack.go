@@ -301,32 +301,48 @@ func poolAVX512() {
 		// columns, then each pair's odd lane shifted onto its even one,
 		// and VPMOVQD keeps the even lanes.
 		Label(name + "_chunk")
+		CMPQ(qN, U8(8))
+		JLT(LabelRef(name + "_tail"))
+		VMOVUPS(Mem{Base: qS0}, Z0)
+		// The operand order keeps the first of equal or unordered values,
+		// as the Go fallback does.
+		VMAXPS(Mem{Base: qS1}, Z0, Z0)
+		VPSRLQ(U8(32), Z0, Z1)
+		VMAXPS(Z0, Z1, Z0)
+		// VPMOVQD to memory is slow on AMD; to a register it is not.
+		VPMOVQD(Z0, Y0)
+		VMOVUPS(Y0, Mem{Base: qD})
+		ADDQ(U8(64), qS0)
+		ADDQ(U8(64), qS1)
+		ADDQ(U8(32), qD)
+		SUBQ(U8(8), qN)
+		JMP(LabelRef(name + "_chunk"))
+
+		// Fewer than eight outputs: four with SSE-sized vectors, which is
+		// cheaper than the masked path, then the rest through lane masks.
+		Label(name + "_tail")
+		poolFour(name, name+"_masked")
+		Label(name + "_masked")
 		TESTQ(qN, qN)
 		JEQ(LabelRef(name + "_rowdone"))
-		MOVQ(U32(8), qT)
-		CMPQ(qN, qT)
-		CMOVQLT(qN, qT)
-		MOVQ(qT, RBX)
 		MOVQ(I32(-1), RDX)
-		BZHIQ(RBX, RDX, RDX)
+		BZHIQ(qN, RDX, RDX)
 		KMOVW(EDX, K2) // outputs
+		MOVQ(qN, RBX)
 		SHLQ(U8(1), RBX)
 		MOVQ(I32(-1), RDX)
 		BZHIQ(RBX, RDX, RDX)
 		KMOVW(EDX, K1) // inputs
 		VMOVUPS_Z(Mem{Base: qS0}, K1, Z0)
 		VMOVUPS_Z(Mem{Base: qS1}, K1, Z1)
-		// The operand order keeps the first of equal or unordered values,
-		// as the Go fallback does.
 		VMAXPS(Z0, Z1, Z0)
 		VPSRLQ(U8(32), Z0, Z1)
 		VMAXPS(Z0, Z1, Z0)
-		VPMOVQD(Z0, K2, Mem{Base: qD})
-		LEAQ(Mem{Base: qS0, Index: qT, Scale: 8}, qS0)
-		LEAQ(Mem{Base: qS1, Index: qT, Scale: 8}, qS1)
-		LEAQ(Mem{Base: qD, Index: qT, Scale: 4}, qD)
-		SUBQ(qT, qN)
-		JMP(LabelRef(name + "_chunk"))
+		VPMOVQD(Z0, Y0)
+		VMOVUPS(Z0, K2, Mem{Base: qD})
+		LEAQ(Mem{Base: qS0, Index: qN, Scale: 8}, qS0)
+		LEAQ(Mem{Base: qS1, Index: qN, Scale: 8}, qS1)
+		LEAQ(Mem{Base: qD, Index: qN, Scale: 4}, qD)
 		Label(name + "_rowdone")
 	})
 }
@@ -358,20 +374,7 @@ func poolAVX2() {
 		SUBQ(U8(8), qN)
 		JMP(LabelRef(name + "_eight"))
 		Label(name + "_four")
-		CMPQ(qN, U8(4))
-		JLT(LabelRef(name + "_one"))
-		VMOVUPS(Mem{Base: qS0}, X0)
-		VMOVUPS(Mem{Base: qS0, Disp: 16}, X1)
-		VMAXPS(Mem{Base: qS1}, X0, X0)
-		VMAXPS(Mem{Base: qS1, Disp: 16}, X1, X1)
-		VSHUFPS(U8(0x88), X1, X0, X2)
-		VSHUFPS(U8(0xdd), X1, X0, X3)
-		VMAXPS(X2, X3, X0)
-		VMOVUPS(X0, Mem{Base: qD})
-		ADDQ(U8(32), qS0)
-		ADDQ(U8(32), qS1)
-		ADDQ(U8(16), qD)
-		SUBQ(U8(4), qN)
+		poolFour(name, name+"_one")
 		Label(name + "_one")
 		TESTQ(qN, qN)
 		JEQ(LabelRef(name + "_rowdone"))
@@ -390,4 +393,23 @@ func poolAVX2() {
 		JMP(LabelRef(name + "_one"))
 		Label(name + "_rowdone")
 	})
+}
+
+// poolFour emits four outputs from eight columns with 128-bit vectors if
+// qN ≥ 4, else jumps to skip.
+func poolFour(name, skip string) {
+	CMPQ(qN, U8(4))
+	JLT(LabelRef(skip))
+	VMOVUPS(Mem{Base: qS0}, X0)
+	VMOVUPS(Mem{Base: qS0, Disp: 16}, X1)
+	VMAXPS(Mem{Base: qS1}, X0, X0)
+	VMAXPS(Mem{Base: qS1, Disp: 16}, X1, X1)
+	VSHUFPS(U8(0x88), X1, X0, X2)
+	VSHUFPS(U8(0xdd), X1, X0, X3)
+	VMAXPS(X2, X3, X0)
+	VMOVUPS(X0, Mem{Base: qD})
+	ADDQ(U8(32), qS0)
+	ADDQ(U8(32), qS1)
+	ADDQ(U8(16), qD)
+	SUBQ(U8(4), qN)
 }
