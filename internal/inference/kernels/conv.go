@@ -107,12 +107,18 @@ func packConv(dst []float32, img []float32, g ConvGeom, nr int) {
 // asmgen command for its contract.
 type convRowsKernel func(d, s *float32, nr, ps, cstep, plane, c, kw, dw, left, w, step, ow, oh, oyLo, oyHi int)
 
+// convRowsValidKernel is convRowsKernel for kernel rows whose taps all read
+// inside the lines.
+type convRowsValidKernel func(d, s *float32, nr, ps, cstep, plane, c, kw, dw, step, ow, oh, oyLo, oyHi int)
+
 // packConvRows is packConv for a horizontal stride of 1, one assembly call
 // per kernel row (all channels and taps), which finds the horizontal
 // padding of each tap itself; only the vertical padding, the same for the
 // whole kernel row, is worked out here.
-func packConvRows(f convRowsKernel, dst, img []float32, g ConvGeom, nr int) {
+func packConvRows(pk *panelKernels, dst, img []float32, g ConvGeom) {
+	nr := pk.nr
 	ps := nr * g.K()
+	valid := g.PadLeft == 0 && (g.KW-1)*g.DilW+g.OW <= g.W
 	for ky := range g.KH {
 		// Output rows [oyLo, oyHi) read inside the image.
 		oyLo, oyHi := 0, g.OH
@@ -127,7 +133,12 @@ func packConvRows(f convRowsKernel, dst, img []float32, g ConvGeom, nr int) {
 		if oyLo < oyHi {
 			s = &img[(y0+oyLo*g.StrideH)*g.W]
 		}
-		f(&dst[ky*g.KW*nr], s, nr, ps, g.KH*g.KW*nr, g.H*g.W, g.C, g.KW, g.DilW, g.PadLeft, g.W,
+		d := &dst[ky*g.KW*nr]
+		if valid {
+			pk.convRowsValid(d, s, nr, ps, g.KH*g.KW*nr, g.H*g.W, g.C, g.KW, g.DilW, g.StrideH*g.W, g.OW, g.OH, oyLo, oyHi)
+			continue
+		}
+		pk.convRows(d, s, nr, ps, g.KH*g.KW*nr, g.H*g.W, g.C, g.KW, g.DilW, g.PadLeft, g.W,
 			g.StrideH*g.W, g.OW, g.OH, oyLo, oyHi)
 	}
 }

@@ -114,7 +114,7 @@ func (s *Set) PackConvB(dst []float32, img []float32, g ConvGeom) {
 		return
 	}
 	if s.panel.convRows != nil && g.StrideW == 1 {
-		packConvRows(s.panel.convRows, dst, img, g, s.panel.nr)
+		packConvRows(s.panel, dst, img, g)
 		return
 	}
 	packConv(dst, img, g, s.panel.nr)

@@ -6466,6 +6466,462 @@ convRowsAVX2_end:
 	VZEROUPPER
 	RET
 
+// func convRowsValidAVX512(d *float32, s *float32, nr int, ps int, cstep int, plane int, c int, kw int, dw int, step int, ow int, oh int, oyLo int, oyHi int)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·convRowsValidAVX512(SB), NOSPLIT, $32-112
+	VPXORD Z31, Z31, Z31
+	MOVQ   ow+80(FP), AX
+	ANDQ   $0x0f, AX
+	MOVQ   $-1, BX
+	BZHIQ  AX, BX, BX
+	KMOVW  BX, K3
+	MOVQ   d+0(FP), R14
+	MOVQ   s+8(FP), DX
+	MOVQ   $0x00000000, (SP)
+
+convRowsValidAVX512_chan:
+	MOVQ (SP), BX
+	CMPQ BX, c+48(FP)
+	JGE  convRowsValidAVX512_end
+	MOVQ R14, DI
+	MOVQ nr+16(FP), R8
+	MOVQ DX, R12
+	XORQ R13, R13
+
+convRowsValidAVX512_run:
+	CMPQ R13, oh+88(FP)
+	JGE  convRowsValidAVX512_rowend
+	CMPQ R13, oyLo+96(FP)
+	JLT  convRowsValidAVX512_slow
+	CMPQ R13, oyHi+104(FP)
+	JGE  convRowsValidAVX512_slow
+	CMPQ R8, ow+80(FP)
+	JLT  convRowsValidAVX512_slow
+	MOVQ kw+56(FP), R11
+	MOVQ R12, R9
+	MOVQ DI, R10
+
+convRowsValidAVX512_tap:
+	MOVQ R9, SI
+	MOVQ R10, DI
+	MOVQ ow+80(FP), CX
+	SHRQ $0x04, CX
+
+convRowsValidAVX512_copy_full:
+	TESTQ   CX, CX
+	JEQ     convRowsValidAVX512_copy_part
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, DI
+	DECQ    CX
+	JMP     convRowsValidAVX512_copy_full
+
+convRowsValidAVX512_copy_part:
+	VMOVUPS.Z (SI), K3, Z0
+	VMOVUPS   Z0, K3, (DI)
+	MOVQ      dw+64(FP), BX
+	LEAQ      (R9)(BX*4), R9
+	MOVQ      nr+16(FP), BX
+	LEAQ      (R10)(BX*4), R10
+	DECQ      R11
+	JNE       convRowsValidAVX512_tap
+	MOVQ      R10, DI
+	MOVQ      kw+56(FP), BX
+	IMULQ     nr+16(FP), BX
+	NEGQ      BX
+	LEAQ      (DI)(BX*4), DI
+	MOVQ      ow+80(FP), BX
+	LEAQ      (DI)(BX*4), DI
+	SUBQ      BX, R8
+	JNE       convRowsValidAVX512_advance
+	MOVQ      ps+24(FP), BX
+	SUBQ      nr+16(FP), BX
+	LEAQ      (DI)(BX*4), DI
+	MOVQ      nr+16(FP), R8
+	JMP       convRowsValidAVX512_advance
+
+convRowsValidAVX512_slow:
+	MOVQ DI, 16(SP)
+	MOVQ R8, 24(SP)
+	MOVQ $0x00000000, 8(SP)
+
+convRowsValidAVX512_slowtap:
+	MOVQ  8(SP), BX
+	IMULQ nr+16(FP), BX
+	MOVQ  16(SP), DI
+	LEAQ  (DI)(BX*4), DI
+	MOVQ  24(SP), R8
+	MOVQ  ow+80(FP), CX
+	CMPQ  R13, oyLo+96(FP)
+	JLT   convRowsValidAVX512_slowpad
+	CMPQ  R13, oyHi+104(FP)
+	JGE   convRowsValidAVX512_slowpad
+	MOVQ  8(SP), BX
+	IMULQ dw+64(FP), BX
+	LEAQ  (R12)(BX*4), SI
+
+convRowsValidAVX512_data:
+	TESTQ     CX, CX
+	JEQ       convRowsValidAVX512_data_done
+	MOVQ      CX, AX
+	CMPQ      AX, R8
+	CMOVQGT   R8, AX
+	MOVQ      $0x00000010, BX
+	CMPQ      AX, BX
+	CMOVQGT   BX, AX
+	MOVQ      $-1, BX
+	BZHIQ     AX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+	LEAQ      (SI)(AX*4), SI
+	LEAQ      (DI)(AX*4), DI
+	SUBQ      AX, CX
+	SUBQ      AX, R8
+	JNE       convRowsValidAVX512_data
+	MOVQ      ps+24(FP), BX
+	SUBQ      nr+16(FP), BX
+	LEAQ      (DI)(BX*4), DI
+	MOVQ      nr+16(FP), R8
+	JMP       convRowsValidAVX512_data
+
+convRowsValidAVX512_data_done:
+	JMP convRowsValidAVX512_slownext
+
+convRowsValidAVX512_slowpad:
+convRowsValidAVX512_pad:
+	TESTQ   CX, CX
+	JEQ     convRowsValidAVX512_pad_done
+	MOVQ    CX, AX
+	CMPQ    AX, R8
+	CMOVQGT R8, AX
+	MOVQ    $0x00000010, BX
+	CMPQ    AX, BX
+	CMOVQGT BX, AX
+	MOVQ    $-1, BX
+	BZHIQ   AX, BX, BX
+	KMOVW   BX, K1
+	VMOVUPS Z31, K1, (DI)
+	LEAQ    (DI)(AX*4), DI
+	SUBQ    AX, CX
+	SUBQ    AX, R8
+	JNE     convRowsValidAVX512_pad
+	MOVQ    ps+24(FP), BX
+	SUBQ    nr+16(FP), BX
+	LEAQ    (DI)(BX*4), DI
+	MOVQ    nr+16(FP), R8
+	JMP     convRowsValidAVX512_pad
+
+convRowsValidAVX512_pad_done:
+convRowsValidAVX512_slownext:
+	MOVQ  8(SP), BX
+	INCQ  BX
+	MOVQ  BX, 8(SP)
+	CMPQ  BX, kw+56(FP)
+	JLT   convRowsValidAVX512_slowtap
+	DECQ  BX
+	IMULQ nr+16(FP), BX
+	NEGQ  BX
+	LEAQ  (DI)(BX*4), DI
+
+convRowsValidAVX512_advance:
+	CMPQ R13, oyLo+96(FP)
+	JLT  convRowsValidAVX512_nextrun
+	MOVQ step+72(FP), BX
+	LEAQ (R12)(BX*4), R12
+
+convRowsValidAVX512_nextrun:
+	INCQ R13
+	JMP  convRowsValidAVX512_run
+
+convRowsValidAVX512_rowend:
+	CMPQ R8, nr+16(FP)
+	JEQ  convRowsValidAVX512_nextchan
+	MOVQ DI, 16(SP)
+	MOVQ R8, 24(SP)
+	MOVQ $0x00000000, 8(SP)
+
+convRowsValidAVX512_filltap:
+	MOVQ  8(SP), BX
+	IMULQ nr+16(FP), BX
+	MOVQ  16(SP), DI
+	LEAQ  (DI)(BX*4), DI
+	MOVQ  24(SP), R8
+	MOVQ  R8, CX
+
+convRowsValidAVX512_fill:
+	TESTQ   CX, CX
+	JEQ     convRowsValidAVX512_fill_done
+	MOVQ    CX, AX
+	CMPQ    AX, R8
+	CMOVQGT R8, AX
+	MOVQ    $0x00000010, BX
+	CMPQ    AX, BX
+	CMOVQGT BX, AX
+	MOVQ    $-1, BX
+	BZHIQ   AX, BX, BX
+	KMOVW   BX, K1
+	VMOVUPS Z31, K1, (DI)
+	LEAQ    (DI)(AX*4), DI
+	SUBQ    AX, CX
+	SUBQ    AX, R8
+	JNE     convRowsValidAVX512_fill
+	MOVQ    ps+24(FP), BX
+	SUBQ    nr+16(FP), BX
+	LEAQ    (DI)(BX*4), DI
+	MOVQ    nr+16(FP), R8
+	JMP     convRowsValidAVX512_fill
+
+convRowsValidAVX512_fill_done:
+	MOVQ 8(SP), BX
+	INCQ BX
+	MOVQ BX, 8(SP)
+	CMPQ BX, kw+56(FP)
+	JLT  convRowsValidAVX512_filltap
+
+convRowsValidAVX512_nextchan:
+	MOVQ cstep+32(FP), BX
+	LEAQ (R14)(BX*4), R14
+	MOVQ plane+40(FP), BX
+	LEAQ (DX)(BX*4), DX
+	INCQ (SP)
+	JMP  convRowsValidAVX512_chan
+
+convRowsValidAVX512_end:
+	VZEROUPPER
+	RET
+
+// func convRowsValidAVX2(d *float32, s *float32, nr int, ps int, cstep int, plane int, c int, kw int, dw int, step int, ow int, oh int, oyLo int, oyHi int)
+// Requires: AVX, CMOV
+TEXT ·convRowsValidAVX2(SB), NOSPLIT, $32-112
+	VXORPS  Y15, Y15, Y15
+	MOVQ    ow+80(FP), AX
+	ANDQ    $0x07, AX
+	LEAQ    avx2masks<>+0(SB), BX
+	NEGQ    AX
+	VMOVDQU 64(BX)(AX*4), Y14
+	NEGQ    AX
+	MOVQ    d+0(FP), R14
+	MOVQ    s+8(FP), DX
+	MOVQ    $0x00000000, (SP)
+
+convRowsValidAVX2_chan:
+	MOVQ (SP), BX
+	CMPQ BX, c+48(FP)
+	JGE  convRowsValidAVX2_end
+	MOVQ R14, DI
+	MOVQ nr+16(FP), R8
+	MOVQ DX, R12
+	XORQ R13, R13
+
+convRowsValidAVX2_run:
+	CMPQ R13, oh+88(FP)
+	JGE  convRowsValidAVX2_rowend
+	CMPQ R13, oyLo+96(FP)
+	JLT  convRowsValidAVX2_slow
+	CMPQ R13, oyHi+104(FP)
+	JGE  convRowsValidAVX2_slow
+	CMPQ R8, ow+80(FP)
+	JLT  convRowsValidAVX2_slow
+	MOVQ kw+56(FP), R11
+	MOVQ R12, R9
+	MOVQ DI, R10
+
+convRowsValidAVX2_tap:
+	MOVQ R9, SI
+	MOVQ R10, DI
+	MOVQ ow+80(FP), CX
+	SHRQ $0x03, CX
+
+convRowsValidAVX2_copy_full:
+	TESTQ   CX, CX
+	JEQ     convRowsValidAVX2_copy_part
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	DECQ    CX
+	JMP     convRowsValidAVX2_copy_full
+
+convRowsValidAVX2_copy_part:
+	VMASKMOVPS (SI), Y14, Y0
+	VMASKMOVPS Y0, Y14, (DI)
+	MOVQ       dw+64(FP), BX
+	LEAQ       (R9)(BX*4), R9
+	MOVQ       nr+16(FP), BX
+	LEAQ       (R10)(BX*4), R10
+	DECQ       R11
+	JNE        convRowsValidAVX2_tap
+	MOVQ       R10, DI
+	MOVQ       kw+56(FP), BX
+	IMULQ      nr+16(FP), BX
+	NEGQ       BX
+	LEAQ       (DI)(BX*4), DI
+	MOVQ       ow+80(FP), BX
+	LEAQ       (DI)(BX*4), DI
+	SUBQ       BX, R8
+	JNE        convRowsValidAVX2_advance
+	MOVQ       ps+24(FP), BX
+	SUBQ       nr+16(FP), BX
+	LEAQ       (DI)(BX*4), DI
+	MOVQ       nr+16(FP), R8
+	JMP        convRowsValidAVX2_advance
+
+convRowsValidAVX2_slow:
+	MOVQ DI, 16(SP)
+	MOVQ R8, 24(SP)
+	MOVQ $0x00000000, 8(SP)
+
+convRowsValidAVX2_slowtap:
+	MOVQ  8(SP), BX
+	IMULQ nr+16(FP), BX
+	MOVQ  16(SP), DI
+	LEAQ  (DI)(BX*4), DI
+	MOVQ  24(SP), R8
+	MOVQ  ow+80(FP), CX
+	CMPQ  R13, oyLo+96(FP)
+	JLT   convRowsValidAVX2_slowpad
+	CMPQ  R13, oyHi+104(FP)
+	JGE   convRowsValidAVX2_slowpad
+	MOVQ  8(SP), BX
+	IMULQ dw+64(FP), BX
+	LEAQ  (R12)(BX*4), SI
+
+convRowsValidAVX2_data:
+	TESTQ      CX, CX
+	JEQ        convRowsValidAVX2_data_done
+	MOVQ       CX, AX
+	CMPQ       AX, R8
+	CMOVQGT    R8, AX
+	MOVQ       $0x00000008, BX
+	CMPQ       AX, BX
+	CMOVQGT    BX, AX
+	LEAQ       avx2masks<>+0(SB), BX
+	NEGQ       AX
+	VMOVDQU    64(BX)(AX*4), Y1
+	NEGQ       AX
+	VMASKMOVPS (SI), Y1, Y0
+	VMASKMOVPS Y0, Y1, (DI)
+	LEAQ       (SI)(AX*4), SI
+	LEAQ       (DI)(AX*4), DI
+	SUBQ       AX, CX
+	SUBQ       AX, R8
+	JNE        convRowsValidAVX2_data
+	MOVQ       ps+24(FP), BX
+	SUBQ       nr+16(FP), BX
+	LEAQ       (DI)(BX*4), DI
+	MOVQ       nr+16(FP), R8
+	JMP        convRowsValidAVX2_data
+
+convRowsValidAVX2_data_done:
+	JMP convRowsValidAVX2_slownext
+
+convRowsValidAVX2_slowpad:
+convRowsValidAVX2_pad:
+	TESTQ      CX, CX
+	JEQ        convRowsValidAVX2_pad_done
+	MOVQ       CX, AX
+	CMPQ       AX, R8
+	CMOVQGT    R8, AX
+	MOVQ       $0x00000008, BX
+	CMPQ       AX, BX
+	CMOVQGT    BX, AX
+	LEAQ       avx2masks<>+0(SB), BX
+	NEGQ       AX
+	VMOVDQU    64(BX)(AX*4), Y1
+	NEGQ       AX
+	VMASKMOVPS Y15, Y1, (DI)
+	LEAQ       (DI)(AX*4), DI
+	SUBQ       AX, CX
+	SUBQ       AX, R8
+	JNE        convRowsValidAVX2_pad
+	MOVQ       ps+24(FP), BX
+	SUBQ       nr+16(FP), BX
+	LEAQ       (DI)(BX*4), DI
+	MOVQ       nr+16(FP), R8
+	JMP        convRowsValidAVX2_pad
+
+convRowsValidAVX2_pad_done:
+convRowsValidAVX2_slownext:
+	MOVQ  8(SP), BX
+	INCQ  BX
+	MOVQ  BX, 8(SP)
+	CMPQ  BX, kw+56(FP)
+	JLT   convRowsValidAVX2_slowtap
+	DECQ  BX
+	IMULQ nr+16(FP), BX
+	NEGQ  BX
+	LEAQ  (DI)(BX*4), DI
+
+convRowsValidAVX2_advance:
+	CMPQ R13, oyLo+96(FP)
+	JLT  convRowsValidAVX2_nextrun
+	MOVQ step+72(FP), BX
+	LEAQ (R12)(BX*4), R12
+
+convRowsValidAVX2_nextrun:
+	INCQ R13
+	JMP  convRowsValidAVX2_run
+
+convRowsValidAVX2_rowend:
+	CMPQ R8, nr+16(FP)
+	JEQ  convRowsValidAVX2_nextchan
+	MOVQ DI, 16(SP)
+	MOVQ R8, 24(SP)
+	MOVQ $0x00000000, 8(SP)
+
+convRowsValidAVX2_filltap:
+	MOVQ  8(SP), BX
+	IMULQ nr+16(FP), BX
+	MOVQ  16(SP), DI
+	LEAQ  (DI)(BX*4), DI
+	MOVQ  24(SP), R8
+	MOVQ  R8, CX
+
+convRowsValidAVX2_fill:
+	TESTQ      CX, CX
+	JEQ        convRowsValidAVX2_fill_done
+	MOVQ       CX, AX
+	CMPQ       AX, R8
+	CMOVQGT    R8, AX
+	MOVQ       $0x00000008, BX
+	CMPQ       AX, BX
+	CMOVQGT    BX, AX
+	LEAQ       avx2masks<>+0(SB), BX
+	NEGQ       AX
+	VMOVDQU    64(BX)(AX*4), Y1
+	NEGQ       AX
+	VMASKMOVPS Y15, Y1, (DI)
+	LEAQ       (DI)(AX*4), DI
+	SUBQ       AX, CX
+	SUBQ       AX, R8
+	JNE        convRowsValidAVX2_fill
+	MOVQ       ps+24(FP), BX
+	SUBQ       nr+16(FP), BX
+	LEAQ       (DI)(BX*4), DI
+	MOVQ       nr+16(FP), R8
+	JMP        convRowsValidAVX2_fill
+
+convRowsValidAVX2_fill_done:
+	MOVQ 8(SP), BX
+	INCQ BX
+	MOVQ BX, 8(SP)
+	CMPQ BX, kw+56(FP)
+	JLT  convRowsValidAVX2_filltap
+
+convRowsValidAVX2_nextchan:
+	MOVQ cstep+32(FP), BX
+	LEAQ (R14)(BX*4), R14
+	MOVQ plane+40(FP), BX
+	LEAQ (DX)(BX*4), DX
+	INCQ (SP)
+	JMP  convRowsValidAVX2_chan
+
+convRowsValidAVX2_end:
+	VZEROUPPER
+	RET
+
 // func maxPool2x2AVX512(dst *float32, src *float32, rows int, ow int, w int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·maxPool2x2AVX512(SB), NOSPLIT, $0-40

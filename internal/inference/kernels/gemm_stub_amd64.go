@@ -70,6 +70,12 @@ func convRowsAVX512(d *float32, s *float32, nr int, ps int, cstep int, plane int
 // convRowsAVX2 packs one kernel row of an implicit im2col (see the asmgen command).
 func convRowsAVX2(d *float32, s *float32, nr int, ps int, cstep int, plane int, c int, kw int, dw int, left int, w int, step int, ow int, oh int, oyLo int, oyHi int)
 
+// convRowsValidAVX512 packs one kernel row of an implicit im2col whose taps need no horizontal padding (see the asmgen command).
+func convRowsValidAVX512(d *float32, s *float32, nr int, ps int, cstep int, plane int, c int, kw int, dw int, step int, ow int, oh int, oyLo int, oyHi int)
+
+// convRowsValidAVX2 packs one kernel row of an implicit im2col whose taps need no horizontal padding (see the asmgen command).
+func convRowsValidAVX2(d *float32, s *float32, nr int, ps int, cstep int, plane int, c int, kw int, dw int, step int, ow int, oh int, oyLo int, oyHi int)
+
 // maxPool2x2AVX512 is 2×2 max pooling with stride 2 (see the asmgen command).
 func maxPool2x2AVX512(dst *float32, src *float32, rows int, ow int, w int)
 

@@ -42,6 +42,8 @@ type panelKernels struct {
 	// convRows packs a convolution's B rows for one kernel row when the
 	// horizontal stride is 1; nil leaves every case to packConv.
 	convRows convRowsKernel
+	// convRowsValid is convRows for rows without horizontal padding.
+	convRowsValid convRowsValidKernel
 }
 
 // panels returns how many row panels an m-row A has and how many rows its

@@ -15,7 +15,7 @@ func cpuSets() []*Set {
 				gemmAVX512x6, gemmAVX512x7, gemmAVX512x8, gemmAVX512x9, gemmAVX512x10,
 				gemmAVX512x11, gemmAVX512x12, gemmAVX512x13, gemmAVX512x14,
 			},
-			convRows: convRowsAVX512,
+			convRows: convRowsAVX512, convRowsValid: convRowsValidAVX512,
 		}, maxPool: maxPool2x2AVX512})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
@@ -24,7 +24,7 @@ func cpuSets() []*Set {
 			kern: []microKernel{
 				gemmAVX2x1, gemmAVX2x2, gemmAVX2x3, gemmAVX2x4, gemmAVX2x5, gemmAVX2x6,
 			},
-			convRows: convRowsAVX2,
+			convRows: convRowsAVX2, convRowsValid: convRowsValidAVX2,
 		}, maxPool: maxPool2x2AVX2})
 	}
 	return sets

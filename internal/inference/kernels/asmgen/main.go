@@ -74,6 +74,7 @@ func main() {
 		avx2(r)
 	}
 	convPackers()
+	convValidPackers()
 	poolKernels()
 	Generate()
 }

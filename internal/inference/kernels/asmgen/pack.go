@@ -413,3 +413,236 @@ func poolFour(name, skip string) {
 	ADDQ(U8(16), qD)
 	SUBQ(U8(4), qN)
 }
+
+// The packers for kernel rows whose taps all lie inside the lines
+// horizontally (no left padding, (kw−1)·dw + ow ≤ w), the convolutions
+// without padding:
+//
+//	func(d, s *float32, nr, ps, cstep, plane, c, kw, dw, step, ow, oh, oyLo, oyHi int)
+//
+// with the arguments of the general packers. Every tap of the row then
+// writes its run oy at the same column of its own B row, so one panel
+// position serves all kw taps: a run that fits in the current panel is
+// kw plain copies, with no per-tap bookkeeping, which is what makes runs
+// of 8 (a 5×5 convolution on 12×12) cheap.
+const convValidSignature = "func(d, s *float32, nr, ps, cstep, plane, c, kw, dw, step, ow, oh, oyLo, oyHi int)"
+
+// Registers of the valid-row packers beyond those of the general ones.
+var (
+	pSrcT = R9  // the tap's source in the fast loop
+	pDstT = R10 // the tap's destination in the fast loop
+	pKc   = R11 // taps left in the fast loop
+	pRunV = R12 // this run's source for tap 0
+	pOyV  = R13
+)
+
+func convValidPackers() {
+	convValidPacker(convISA{
+		name: "convRowsValidAVX512", width: 16,
+		setup: func() { VPXORD(Z31, Z31, Z31) },
+		copy: func(string) {
+			avx512Mask(K1)
+			VMOVUPS_Z(Mem{Base: pS}, K1, Z0)
+			VMOVUPS(Z0, K1, Mem{Base: pD})
+		},
+		zero: func(string) {
+			avx512Mask(K1)
+			VMOVUPS(Z31, K1, Mem{Base: pD})
+		},
+	}, func() {
+		// K3 holds the run's last ow mod 16 lanes.
+		Load(Param("ow"), pL)
+		ANDQ(U8(15), pL)
+		avx512Mask(K3)
+	}, func(full Op, name string) {
+		Label(name + "_full")
+		TESTQ(full, full)
+		JEQ(LabelRef(name + "_part"))
+		VMOVUPS(Mem{Base: pS}, Z0)
+		VMOVUPS(Z0, Mem{Base: pD})
+		ADDQ(U8(64), pS)
+		ADDQ(U8(64), pD)
+		DECQ(full)
+		JMP(LabelRef(name + "_full"))
+		Label(name + "_part")
+		VMOVUPS_Z(Mem{Base: pS}, K3, Z0)
+		VMOVUPS(Z0, K3, Mem{Base: pD})
+	})
+	convValidPacker(convISA{
+		name: "convRowsValidAVX2", width: 8,
+		setup: func() { VXORPS(Y15, Y15, Y15) },
+		copy: func(name string) {
+			avx2Mask(Y1)
+			VMASKMOVPS(Mem{Base: pS}, Y1, Y0)
+			VMASKMOVPS(Y0, Y1, Mem{Base: pD})
+		},
+		zero: func(string) {
+			avx2Mask(Y1)
+			VMASKMOVPS(Y15, Y1, Mem{Base: pD})
+		},
+	}, func() {
+		// Y14 masks the run's last ow mod 8 lanes.
+		Load(Param("ow"), pL)
+		ANDQ(U8(7), pL)
+		avx2Mask(Y14)
+	}, func(full Op, name string) {
+		Label(name + "_full")
+		TESTQ(full, full)
+		JEQ(LabelRef(name + "_part"))
+		VMOVUPS(Mem{Base: pS}, Y0)
+		VMOVUPS(Y0, Mem{Base: pD})
+		ADDQ(U8(32), pS)
+		ADDQ(U8(32), pD)
+		DECQ(full)
+		JMP(LabelRef(name + "_full"))
+		Label(name + "_part")
+		VMASKMOVPS(Mem{Base: pS}, Y14, Y0)
+		VMASKMOVPS(Y0, Y14, Mem{Base: pD})
+	})
+}
+
+// convValidPacker emits one valid-row packer. tailMask prepares the mask
+// of a run's last ow mod width values; copyRun copies one run from pS to
+// pD: full whole vectors then the masked tail (which may be empty).
+func convValidPacker(isa convISA, tailMask func(), copyRun func(full Op, name string)) {
+	name := isa.name
+	TEXT(name, NOSPLIT, convValidSignature)
+	Doc(fmt.Sprintf("%s packs one kernel row of an implicit im2col whose taps need no horizontal padding (see the asmgen command).", name))
+	arg := func(n string) Mem { return paramAddr(n) }
+	ci := AllocLocal(8)
+	kx := AllocLocal(8)
+	savedD := AllocLocal(8)
+	savedPR := AllocLocal(8)
+	isa.setup()
+	tailMask()
+	Load(Param("d"), pDC)
+	Load(Param("s"), pSC)
+	MOVQ(U32(0), ci)
+	Label(name + "_chan")
+	MOVQ(ci, pT)
+	CMPQ(pT, arg("c"))
+	JGE(LabelRef(name + "_end"))
+	MOVQ(pDC, pD)
+	MOVQ(arg("nr"), pPR)
+	MOVQ(pSC, pRunV)
+	XORQ(pOyV, pOyV)
+
+	Label(name + "_run")
+	CMPQ(pOyV, arg("oh"))
+	JGE(LabelRef(name + "_rowend"))
+	CMPQ(pOyV, arg("oyLo"))
+	JLT(LabelRef(name + "_slow"))
+	CMPQ(pOyV, arg("oyHi"))
+	JGE(LabelRef(name + "_slow"))
+	CMPQ(pPR, arg("ow"))
+	JLT(LabelRef(name + "_slow"))
+
+	// The run fits in the panel: one copy per tap.
+	MOVQ(arg("kw"), pKc)
+	MOVQ(pRunV, pSrcT)
+	MOVQ(pD, pDstT)
+	Label(name + "_tap")
+	MOVQ(pSrcT, pS)
+	MOVQ(pDstT, pD)
+	Load(Param("ow"), pN)
+	SHRQ(U8(map[int]uint8{16: 4, 8: 3}[isa.width]), pN)
+	copyRun(pN, name+"_copy")
+	MOVQ(arg("dw"), pT)
+	LEAQ(Mem{Base: pSrcT, Index: pT, Scale: 4}, pSrcT)
+	MOVQ(arg("nr"), pT)
+	LEAQ(Mem{Base: pDstT, Index: pT, Scale: 4}, pDstT)
+	DECQ(pKc)
+	JNE(LabelRef(name + "_tap"))
+	// Back to tap 0's row, past the run.
+	MOVQ(pDstT, pD)
+	MOVQ(arg("kw"), pT)
+	IMULQ(arg("nr"), pT)
+	NEGQ(pT)
+	LEAQ(Mem{Base: pD, Index: pT, Scale: 4}, pD)
+	MOVQ(arg("ow"), pT)
+	LEAQ(Mem{Base: pD, Index: pT, Scale: 4}, pD)
+	SUBQ(pT, pPR)
+	JNE(LabelRef(name + "_advance"))
+	MOVQ(arg("ps"), pT)
+	SUBQ(arg("nr"), pT)
+	LEAQ(Mem{Base: pD, Index: pT, Scale: 4}, pD)
+	MOVQ(arg("nr"), pPR)
+	JMP(LabelRef(name + "_advance"))
+
+	// A run that crosses a panel boundary, or in the vertical padding:
+	// the general segments, tap by tap from the same starting point.
+	Label(name + "_slow")
+	MOVQ(pD, savedD)
+	MOVQ(pPR, savedPR)
+	MOVQ(U32(0), kx)
+	Label(name + "_slowtap")
+	MOVQ(kx, pT)
+	IMULQ(arg("nr"), pT)
+	MOVQ(savedD, pD)
+	LEAQ(Mem{Base: pD, Index: pT, Scale: 4}, pD)
+	MOVQ(savedPR, pPR)
+	MOVQ(arg("ow"), pN)
+	CMPQ(pOyV, arg("oyLo"))
+	JLT(LabelRef(name + "_slowpad"))
+	CMPQ(pOyV, arg("oyHi"))
+	JGE(LabelRef(name + "_slowpad"))
+	MOVQ(kx, pT)
+	IMULQ(arg("dw"), pT)
+	LEAQ(Mem{Base: pRunV, Index: pT, Scale: 4}, pS)
+	segment(isa, name+"_data", true)
+	JMP(LabelRef(name + "_slownext"))
+	Label(name + "_slowpad")
+	segment(isa, name+"_pad", false)
+	Label(name + "_slownext")
+	MOVQ(kx, pT)
+	INCQ(pT)
+	MOVQ(pT, kx)
+	CMPQ(pT, arg("kw"))
+	JLT(LabelRef(name + "_slowtap"))
+	// Every tap ended at the same column: undo the last tap's row offset.
+	DECQ(pT)
+	IMULQ(arg("nr"), pT)
+	NEGQ(pT)
+	LEAQ(Mem{Base: pD, Index: pT, Scale: 4}, pD)
+
+	Label(name + "_advance")
+	CMPQ(pOyV, arg("oyLo"))
+	JLT(LabelRef(name + "_nextrun"))
+	MOVQ(arg("step"), pT)
+	LEAQ(Mem{Base: pRunV, Index: pT, Scale: 4}, pRunV)
+	Label(name + "_nextrun")
+	INCQ(pOyV)
+	JMP(LabelRef(name + "_run"))
+
+	// Zero the rest of the last panel's row of every tap.
+	Label(name + "_rowend")
+	CMPQ(pPR, arg("nr"))
+	JEQ(LabelRef(name + "_nextchan"))
+	MOVQ(pD, savedD)
+	MOVQ(pPR, savedPR)
+	MOVQ(U32(0), kx)
+	Label(name + "_filltap")
+	MOVQ(kx, pT)
+	IMULQ(arg("nr"), pT)
+	MOVQ(savedD, pD)
+	LEAQ(Mem{Base: pD, Index: pT, Scale: 4}, pD)
+	MOVQ(savedPR, pPR)
+	MOVQ(pPR, pN)
+	segment(isa, name+"_fill", false)
+	MOVQ(kx, pT)
+	INCQ(pT)
+	MOVQ(pT, kx)
+	CMPQ(pT, arg("kw"))
+	JLT(LabelRef(name + "_filltap"))
+
+	Label(name + "_nextchan")
+	MOVQ(arg("cstep"), pT)
+	LEAQ(Mem{Base: pDC, Index: pT, Scale: 4}, pDC)
+	MOVQ(arg("plane"), pT)
+	LEAQ(Mem{Base: pSC, Index: pT, Scale: 4}, pSC)
+	INCQ(ci)
+	JMP(LabelRef(name + "_chan"))
+	Label(name + "_end")
+	VZEROUPPER()
+	RET()
+}
