@@ -6518,28 +6518,32 @@ convRowsValidAVX512_copy_full:
 	JMP     convRowsValidAVX512_copy_full
 
 convRowsValidAVX512_copy_part:
+	KORTESTW  K3, K3
+	JEQ       convRowsValidAVX512_copy_done
 	VMOVUPS.Z (SI), K3, Z0
 	VMOVUPS   Z0, K3, (DI)
-	MOVQ      dw+64(FP), BX
-	LEAQ      (R9)(BX*4), R9
-	MOVQ      nr+16(FP), BX
-	LEAQ      (R10)(BX*4), R10
-	DECQ      R11
-	JNE       convRowsValidAVX512_tap
-	MOVQ      R10, DI
-	MOVQ      kw+56(FP), BX
-	IMULQ     nr+16(FP), BX
-	NEGQ      BX
-	LEAQ      (DI)(BX*4), DI
-	MOVQ      ow+80(FP), BX
-	LEAQ      (DI)(BX*4), DI
-	SUBQ      BX, R8
-	JNE       convRowsValidAVX512_advance
-	MOVQ      ps+24(FP), BX
-	SUBQ      nr+16(FP), BX
-	LEAQ      (DI)(BX*4), DI
-	MOVQ      nr+16(FP), R8
-	JMP       convRowsValidAVX512_advance
+
+convRowsValidAVX512_copy_done:
+	MOVQ  dw+64(FP), BX
+	LEAQ  (R9)(BX*4), R9
+	MOVQ  nr+16(FP), BX
+	LEAQ  (R10)(BX*4), R10
+	DECQ  R11
+	JNE   convRowsValidAVX512_tap
+	MOVQ  R10, DI
+	MOVQ  kw+56(FP), BX
+	IMULQ nr+16(FP), BX
+	NEGQ  BX
+	LEAQ  (DI)(BX*4), DI
+	MOVQ  ow+80(FP), BX
+	LEAQ  (DI)(BX*4), DI
+	SUBQ  BX, R8
+	JNE   convRowsValidAVX512_advance
+	MOVQ  ps+24(FP), BX
+	SUBQ  nr+16(FP), BX
+	LEAQ  (DI)(BX*4), DI
+	MOVQ  nr+16(FP), R8
+	JMP   convRowsValidAVX512_advance
 
 convRowsValidAVX512_slow:
 	MOVQ DI, 16(SP)
@@ -6745,28 +6749,32 @@ convRowsValidAVX2_copy_full:
 	JMP     convRowsValidAVX2_copy_full
 
 convRowsValidAVX2_copy_part:
+	VPTEST     Y14, Y14
+	JEQ        convRowsValidAVX2_copy_done
 	VMASKMOVPS (SI), Y14, Y0
 	VMASKMOVPS Y0, Y14, (DI)
-	MOVQ       dw+64(FP), BX
-	LEAQ       (R9)(BX*4), R9
-	MOVQ       nr+16(FP), BX
-	LEAQ       (R10)(BX*4), R10
-	DECQ       R11
-	JNE        convRowsValidAVX2_tap
-	MOVQ       R10, DI
-	MOVQ       kw+56(FP), BX
-	IMULQ      nr+16(FP), BX
-	NEGQ       BX
-	LEAQ       (DI)(BX*4), DI
-	MOVQ       ow+80(FP), BX
-	LEAQ       (DI)(BX*4), DI
-	SUBQ       BX, R8
-	JNE        convRowsValidAVX2_advance
-	MOVQ       ps+24(FP), BX
-	SUBQ       nr+16(FP), BX
-	LEAQ       (DI)(BX*4), DI
-	MOVQ       nr+16(FP), R8
-	JMP        convRowsValidAVX2_advance
+
+convRowsValidAVX2_copy_done:
+	MOVQ  dw+64(FP), BX
+	LEAQ  (R9)(BX*4), R9
+	MOVQ  nr+16(FP), BX
+	LEAQ  (R10)(BX*4), R10
+	DECQ  R11
+	JNE   convRowsValidAVX2_tap
+	MOVQ  R10, DI
+	MOVQ  kw+56(FP), BX
+	IMULQ nr+16(FP), BX
+	NEGQ  BX
+	LEAQ  (DI)(BX*4), DI
+	MOVQ  ow+80(FP), BX
+	LEAQ  (DI)(BX*4), DI
+	SUBQ  BX, R8
+	JNE   convRowsValidAVX2_advance
+	MOVQ  ps+24(FP), BX
+	SUBQ  nr+16(FP), BX
+	LEAQ  (DI)(BX*4), DI
+	MOVQ  nr+16(FP), R8
+	JMP   convRowsValidAVX2_advance
 
 convRowsValidAVX2_slow:
 	MOVQ DI, 16(SP)

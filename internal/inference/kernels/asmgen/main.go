@@ -1,5 +1,6 @@
-// Command asmgen writes the assembly GEMM micro-kernels of package kernels
-// (gemm_amd64.s) and their Go declarations, with avo. It lives in its own
+// Command asmgen writes the assembly of package kernels (gemm_amd64.s: the
+// GEMM micro-kernels, the convolution packers and the 2×2 max pooling, see
+// pack.go for the last two) and their Go declarations, with avo. It lives in its own
 // module so that avo stays out of the main module's dependencies; run it
 // through `make generate`:
 //

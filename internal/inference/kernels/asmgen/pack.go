@@ -465,8 +465,11 @@ func convValidPackers() {
 		DECQ(full)
 		JMP(LabelRef(name + "_full"))
 		Label(name + "_part")
+		KORTESTW(K3, K3)
+		JEQ(LabelRef(name + "_done"))
 		VMOVUPS_Z(Mem{Base: pS}, K3, Z0)
 		VMOVUPS(Z0, K3, Mem{Base: pD})
+		Label(name + "_done")
 	})
 	convValidPacker(convISA{
 		name: "convRowsValidAVX2", width: 8,
@@ -496,8 +499,12 @@ func convValidPackers() {
 		DECQ(full)
 		JMP(LabelRef(name + "_full"))
 		Label(name + "_part")
+		// A masked store costs microcode even with an empty mask.
+		VPTEST(Y14, Y14)
+		JEQ(LabelRef(name + "_done"))
 		VMASKMOVPS(Mem{Base: pS}, Y14, Y0)
 		VMASKMOVPS(Y0, Y14, Mem{Base: pD})
+		Label(name + "_done")
 	})
 }
 
