@@ -387,26 +387,30 @@ func (o *matMulOp) bind(in []view, out view) (func(), error) {
 }
 
 func (o *matMulOp) absorb(next op, extra []*constant) bool {
-	if o.w == nil {
+	return o.w != nil && absorbDense(&o.colB, &o.act, o.n, next, extra)
+}
+
+// absorbDense takes over, for an [M, N] product, a following Add of a
+// per-column constant (into the bias colB) or an activation.
+func absorbDense(colB *[]float32, act *activation, n int, next op, extra []*constant) bool {
+	b, ok := next.(*binaryOp)
+	if !ok {
+		return act.absorb(next)
+	}
+	if b.fn != "Add" || !act.none() || len(extra) != 1 {
 		return false
 	}
-	if b, ok := next.(*binaryOp); ok {
-		if b.fn != "Add" || !o.act.none() || len(extra) != 1 {
-			return false
-		}
-		bias := rowVector(extra[0], o.n)
-		if bias == nil {
-			return false
-		}
-		if o.colB == nil {
-			o.colB = make([]float32, o.n)
-		}
-		for j := range o.colB {
-			o.colB[j] += bias[j]
-		}
-		return true
+	bias := rowVector(extra[0], n)
+	if bias == nil {
+		return false
 	}
-	return o.act.absorb(next)
+	if *colB == nil {
+		*colB = make([]float32, n)
+	}
+	for j := range *colB {
+		(*colB)[j] += bias[j]
+	}
+	return true
 }
 
 // rowVector returns k as n per-column values when it broadcasts along the
@@ -618,25 +622,9 @@ func (a activation) apply(v float32) float32 {
 
 func (g *gemmOp) absorb(next op, extra []*constant) bool {
 	if g.b == nil || (g.hasC && g.colB == nil) {
-		return false
+		return false // the general form applies C and the activation itself
 	}
-	if b, ok := next.(*binaryOp); ok {
-		if b.fn != "Add" || !g.act.none() || len(extra) != 1 {
-			return false
-		}
-		bias := rowVector(extra[0], g.n)
-		if bias == nil {
-			return false
-		}
-		if g.colB == nil {
-			g.colB = make([]float32, g.n)
-		}
-		for j := range g.colB {
-			g.colB[j] += bias[j]
-		}
-		return true
-	}
-	return g.act.absorb(next)
+	return absorbDense(&g.colB, &g.act, g.n, next, extra)
 }
 
 // batchNormOp is inference-mode batch normalisation, a per-channel affine
