@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -370,6 +373,31 @@ func TestSetFromEnv(t *testing.T) {
 		s, err := setFromEnv(tc.v)
 		if s.Name() != tc.want || (err != nil) != tc.wantErr {
 			t.Errorf("setFromEnv(%q) = %s, %v; want %s, error %v", tc.v, s.Name(), err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+// TestEnvForcesSet starts this test binary again with
+// TASKMIND_INFERENCE_KERNELS set, since the package reads it once at
+// start-up, and checks the set it then picks.
+func TestEnvForcesSet(t *testing.T) {
+	if os.Getenv("KERNELS_TEST_CHILD") != "" {
+		fmt.Printf("default=%s err=%v\n", Default().Name(), EnvError())
+		return
+	}
+	for _, tc := range []struct{ env, want string }{
+		{"generic", "default=generic err=<nil>"},
+		{"auto", "default=" + Available()[0].Name() + " err=<nil>"},
+		{"sse9", "default=" + Available()[0].Name() + ` err=TASKMIND_INFERENCE_KERNELS: unknown kernel set "sse9"`},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestEnvForcesSet$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "KERNELS_TEST_CHILD=1", EnvVar+"="+tc.env)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s=%s: %v\n%s", EnvVar, tc.env, err, out)
+		}
+		if !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s=%s: got %q, want %q", EnvVar, tc.env, out, tc.want)
 		}
 	}
 }
