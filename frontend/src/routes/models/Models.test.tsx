@@ -19,6 +19,7 @@ const mnist = {
   outputs: [{ __typename: 'TensorSpec', name: 'probabilities', shape: [1, 10], dtype: 'float32' }],
   labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   operators: ['Conv', 'Relu', 'Softmax'],
+  engine: { __typename: 'ModelEngine', backend: 'compiled', kernels: 'avx512', anyBatch: true },
   sha256: 'ab'.repeat(32),
   sizeBytes: 322363,
   parameters: 80042,
@@ -44,6 +45,7 @@ describe('Models', () => {
     expect(within(card).getByText('Handwritten digits')).toBeInTheDocument();
     expect(within(card).getByText('314.8 KiB, 80,042 parameters')).toBeInTheDocument();
     expect(within(card).getByText('Conv, Relu, Softmax')).toBeInTheDocument();
+    expect(within(card).getByText('compiled (avx512), any batch size')).toBeInTheDocument();
     expect(within(card).getByText(/by Ada/)).toBeInTheDocument();
     const inputs = within(card).getByRole('table', { name: 'Inputs' });
     expect(within(inputs).getByText('[?, 1, 28, 28]')).toBeInTheDocument();

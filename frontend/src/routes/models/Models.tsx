@@ -30,6 +30,11 @@ const ModelsPageQueryDoc = graphql(`
       }
       labels
       operators
+      engine {
+        backend
+        kernels
+        anyBatch
+      }
       sha256
       sizeBytes
       parameters
@@ -145,6 +150,12 @@ export function ModelCard({ model: m, onDelete }: { model: Model; onDelete?: () 
           <>
             <dt>Labels</dt>
             <dd>{m.labels.join(', ')}</dd>
+          </>
+        )}
+        {m.engine && (
+          <>
+            <dt>Engine</dt>
+            <dd>{engineText(m.engine)}</dd>
           </>
         )}
         {m.operators && m.operators.length > 0 && (
@@ -278,4 +289,10 @@ function UploadForm({ onUploaded }: { onUploaded: () => void }) {
       {done && <p role="status" className="success">{done}</p>}
     </form>
   );
+}
+
+/** engineText says how the answering server computes a model, e.g. "compiled (avx512), any batch size". */
+function engineText(e: { backend: string; kernels?: string | null; anyBatch: boolean }): string {
+  const name = e.kernels ? `${e.backend} (${e.kernels})` : e.backend;
+  return e.anyBatch ? `${name}, any batch size` : `${name}, declared batch size only`;
 }
