@@ -171,3 +171,34 @@ func TestBadShapeIsAnError(t *testing.T) {
 		t.Fatal("a 3-channel input ran on a 1-channel model")
 	}
 }
+
+// TestGemmKeepsItsBias runs a Gemm with a bias several times: onnx-go's
+// own Gemm adds C into itself on every run; the plan's must not drift.
+func TestGemmKeepsItsBias(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	model := single(13, "Gemm", []int64{1, 6}, []int64{1, 4},
+		[]onnxtest.Attr{onnxtest.Int("transB", 1), {Name: "alpha", Type: onnxtest.AttrFloat, F: 0.5}},
+		onnxtest.FloatTensor("w", []int64{4, 6}, randoms(rng, 24)), onnxtest.FloatTensor("c", []int64{4}, randoms(rng, 4)))
+	x := randoms(rng, 6)
+	for _, set := range kernels.Available() {
+		p, err := compile(t, model, 13, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := p.NewInstance()
+		var first []float32
+		for run := range 3 {
+			out, err := inst.Run(context.Background(), [][]int{{1, 6}}, [][]float32{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run == 0 {
+				first = slices.Clone(out[0].Data)
+				continue
+			}
+			if !slices.Equal(out[0].Data, first) {
+				t.Fatalf("%s: run %d gave %v, the first %v", set.Name(), run, out[0].Data, first)
+			}
+		}
+	}
+}
