@@ -498,10 +498,41 @@ func benchInference(args []string) error {
 		}
 	}
 	fmt.Printf("\nGraphQL at concurrency 8: %.0f recorded predictions/s (floor 2000), server used %.2f cores\n", rate8, cores8)
+	if runs, reqs, err := batchStats(addr); err == nil && runs > 0 {
+		fmt.Printf("model runs: %.0f for %.0f requests (%.2f requests merged per run on average)\n", runs, reqs, reqs/runs)
+	}
 	if rate8 < 2000 {
 		return fmt.Errorf("floor not met: %.0f predictions/s", rate8)
 	}
 	return nil
+}
+
+// batchStats reads how many model runs served how many requests from the
+// server's taskmind_inference_batch_requests histogram.
+func batchStats(addr string) (runs, requests float64, err error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch {
+		case strings.HasPrefix(f[0], "taskmind_inference_batch_requests_count{"):
+			runs += v
+		case strings.HasPrefix(f[0], "taskmind_inference_batch_requests_sum{"):
+			requests += v
+		}
+	}
+	return runs, requests, nil
 }
 
 // machineBusy is the machine's busy CPU seconds so far (all processes:
