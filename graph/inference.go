@@ -81,7 +81,7 @@ func (r *Resolver) modelEngine(m *ent.MLModel) *model.ModelEngine {
 	if err != nil || info.Version != m.Version {
 		return nil
 	}
-	e := &model.ModelEngine{Backend: string(info.Backend), AnyBatch: info.Batch, Operators: info.Operators}
+	e := &model.ModelEngine{Backend: string(info.Backend), AnyBatch: info.Batch, MaxBatch: info.MaxBatch, Operators: info.Operators}
 	if info.Kernels != "" {
 		e.Kernels = &info.Kernels
 	}

@@ -206,15 +206,16 @@ func TestBuiltinModelThroughGraphQL(t *testing.T) {
 				Backend  string
 				Kernels  *string
 				AnyBatch bool
+				MaxBatch int
 			}
 		}
 	}
-	in.mustGQL(&models, `{ models { name version builtin inputs { name shape } engine { backend kernels anyBatch } } }`, nil, viewer.auth()...)
+	in.mustGQL(&models, `{ models { name version builtin inputs { name shape } engine { backend kernels anyBatch maxBatch } } }`, nil, viewer.auth()...)
 	if len(models.Models) != 1 || models.Models[0].Name != "mnist" || !models.Models[0].Builtin || fmt.Sprint(models.Models[0].Inputs[0].Shape) != "[1 1 28 28]" {
 		t.Fatalf("models: got %+v, want the built-in mnist with input [1 1 28 28]", models.Models)
 	}
-	if e := models.Models[0].Engine; e == nil || e.Backend != "compiled" || e.Kernels == nil || *e.Kernels != kernels.Default().Name() || !e.AnyBatch {
-		t.Errorf("engine: got %+v, want compiled on %s with any batch", e, kernels.Default().Name())
+	if e := models.Models[0].Engine; e == nil || e.Backend != "compiled" || e.Kernels == nil || *e.Kernels != kernels.Default().Name() || !e.AnyBatch || e.MaxBatch != 64 {
+		t.Errorf("engine: got %+v, want compiled on %s with any batch up to 64", e, kernels.Default().Name())
 	}
 
 	// The same input twice gives identical outputs.

@@ -91,6 +91,7 @@ type ComplexityRoot struct {
 		AnyBatch  func(childComplexity int) int
 		Backend   func(childComplexity int) int
 		Kernels   func(childComplexity int) int
+		MaxBatch  func(childComplexity int) int
 		Operators func(childComplexity int) int
 	}
 
@@ -483,6 +484,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelEngine.Kernels(childComplexity), true
+	case "ModelEngine.maxBatch":
+		if e.ComplexityRoot.ModelEngine.MaxBatch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelEngine.MaxBatch(childComplexity), true
 	case "ModelEngine.operators":
 		if e.ComplexityRoot.ModelEngine.Operators == nil {
 			break
@@ -2192,6 +2199,8 @@ type ModelEngine {
   kernels: String
   "Whether the model takes any batch size in its inputs' first dimension (else only the declared one)."
   anyBatch: Boolean!
+  "The largest batch one request may send: the server's limit, less for a model whose batch would need more memory or work than one prediction may take."
+  maxBatch: Int!
   "The operators the model uses."
   operators: [String!]!
 }
@@ -2323,6 +2332,8 @@ func (ec *executionContext) childFields_ModelEngine(ctx context.Context, field g
 		return ec.fieldContext_ModelEngine_kernels(ctx, field)
 	case "anyBatch":
 		return ec.fieldContext_ModelEngine_anyBatch(ctx, field)
+	case "maxBatch":
+		return ec.fieldContext_ModelEngine_maxBatch(ctx, field)
 	case "operators":
 		return ec.fieldContext_ModelEngine_operators(ctx, field)
 	}
@@ -4048,6 +4059,29 @@ func (ec *executionContext) _ModelEngine_anyBatch(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ModelEngine_anyBatch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelEngine", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ModelEngine_maxBatch(ctx context.Context, field graphql.CollectedField, obj *model.ModelEngine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelEngine_maxBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxBatch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelEngine_maxBatch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelEngine", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ModelEngine_operators(ctx context.Context, field graphql.CollectedField, obj *model.ModelEngine) (ret graphql.Marshaler) {
@@ -10793,6 +10827,11 @@ func (ec *executionContext) _ModelEngine(ctx context.Context, sel ast.SelectionS
 			}
 		case "anyBatch":
 			out.Values[i] = ec._ModelEngine_anyBatch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxBatch":
+			out.Values[i] = ec._ModelEngine_maxBatch(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -41,6 +41,8 @@ type ModelEngine struct {
 	Kernels *string `json:"kernels,omitempty"`
 	// Whether the model takes any batch size in its inputs' first dimension (else only the declared one).
 	AnyBatch bool `json:"anyBatch"`
+	// The largest batch one request may send: the server's limit, less for a model whose batch would need more memory or work than one prediction may take.
+	MaxBatch int `json:"maxBatch"`
 	// The operators the model uses.
 	Operators []string `json:"operators"`
 }

@@ -146,9 +146,10 @@ type ModelInfo struct {
 	Kernels string
 	// Batch reports whether the model takes any batch size in the first
 	// dimension of its inputs (the compiled backend), rather than only the
-	// declared one.
-	Batch  bool
-	Status Status
+	// declared one, and MaxBatch the largest it takes (1 without Batch).
+	Batch    bool
+	MaxBatch int
+	Status   Status
 }
 
 // Engine serves models. Its methods are safe for concurrent use.
@@ -209,6 +210,8 @@ type model struct {
 	// plan is the compiled model its instances share; nil when gorgonnx
 	// serves it.
 	plan *cpubackend.Plan
+	// work is the multiply-adds of one item (batch 1), from the pre-parse.
+	work int64
 	// gorgonnxErr says why gorgonnx cannot run the model (an operator or
 	// form it lacks or computes wrongly); nil when it can.
 	gorgonnxErr error
@@ -256,7 +259,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, b []byte, meta 
 	}
 	defer e.clearLoading(name)
 
-	m := &model{info: info, bytes: b, opset: rep.Opset, gorgonnxErr: rep.GorgonnxError(), free: make(chan *instance, e.opts.PoolSize)}
+	m := &model{info: info, bytes: b, opset: rep.Opset, work: rep.MultiplyAdds, gorgonnxErr: rep.GorgonnxError(), free: make(chan *instance, e.opts.PoolSize)}
 	first, outputs, err := e.trial(m)
 	if err != nil {
 		return err
@@ -368,12 +371,13 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 			}
 		}
 		m.info.Backend, m.info.Kernels, m.info.Batch = BackendCompiled, m.plan.Kernels(), true
+		m.info.MaxBatch = e.batchLimit(m, shapes)
 	case refErr == nil:
 		if planErr != nil {
 			e.log.Info("serving the model with gorgonnx", "model", m.info.Name, "version", m.info.Version, "reason", planErr)
 		}
 		inst, first = ref, want
-		m.info.Backend = BackendGorgonnx
+		m.info.Backend, m.info.MaxBatch = BackendGorgonnx, 1
 	case m.gorgonnxErr != nil && planErr != nil:
 		return nil, nil, fmt.Errorf("%w: the compiled backend cannot run this model (%v), and onnx-go's gorgonnx cannot either: %v", ErrInvalidModel, planErr, m.gorgonnxErr)
 	case m.gorgonnxErr != nil:
@@ -400,6 +404,22 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 		outputs[i] = spec
 	}
 	return inst, outputs, nil
+}
+
+// batchLimit is the largest batch a compiled model takes: MaxBatch, less
+// where a batch would need more memory or work than the pre-parse allows
+// one prediction (Limits.MaxTotalElements, Limits.MaxMultiplyAdds), so that
+// a caller cannot multiply a large model's footprint by the batch size.
+func (e *Engine) batchLimit(m *model, shapes [][]int) int {
+	lim := e.opts.Limits.WithDefaults()
+	limit := e.opts.MaxBatch
+	if per, err := m.plan.ArenaSize(shapes); err == nil && per > 0 {
+		limit = min(limit, int(lim.MaxTotalElements/int64(per)))
+	}
+	if m.work > 0 {
+		limit = min(limit, int(lim.MaxMultiplyAdds/m.work))
+	}
+	return max(limit, 1)
 }
 
 // KernelSet is the kernel set the compiled backend uses.
@@ -643,7 +663,7 @@ type request struct {
 }
 
 func (e *Engine) predict(ctx context.Context, m *model, inputs []Tensor) (Output, error) {
-	r, err := m.arrange(inputs, e.opts.MaxBatch)
+	r, err := m.arrange(inputs, m.info.MaxBatch)
 	if err != nil {
 		return Output{}, err
 	}
@@ -753,7 +773,7 @@ func (e *Engine) takeBatch(m *model) []*request {
 	rows := head.rows
 	rest := m.pending[:0]
 	for _, r := range m.pending[1:] {
-		if m.plan != nil && !m.noMerge.Load() && rows+r.rows <= e.opts.MaxBatch && sameItemShapes(head.shapes, r.shapes) {
+		if m.plan != nil && !m.noMerge.Load() && rows+r.rows <= m.info.MaxBatch && sameItemShapes(head.shapes, r.shapes) {
 			r.taken = true
 			batch = append(batch, r)
 			rows += r.rows

@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/taskmind/taskmind/internal/inference/internal/onnxtest"
+	"github.com/taskmind/taskmind/internal/inference/onnxcheck"
 )
 
 var tinyIn = []Tensor{{Name: "x", Shape: []int{1, 4}, Data: onnxtest.TinyInput}}
@@ -418,5 +420,29 @@ func TestFixedBatchGraphRunsOneByOne(t *testing.T) {
 	wg.Wait()
 	if !model.noMerge.Load() {
 		t.Error("the engine did not learn that the graph fixes its batch")
+	}
+}
+
+// TestBatchBoundedByLimits gives the engine a small memory limit: the
+// model's batch limit shrinks so that no batch needs more than one
+// prediction may, and a batch over it is refused before it runs.
+func TestBatchBoundedByLimits(t *testing.T) {
+	e, m := loadedTiny(t, Options{PoolSize: 1, Limits: onnxcheck.Limits{MaxTotalElements: 200}})
+	per, err := m.plan.ArenaSize([][]int{{1, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 200 / per
+	if m.info.MaxBatch != want || want < 2 || want >= 64 {
+		t.Fatalf("MaxBatch = %d; want 200/%d = %d, between 2 and 63", m.info.MaxBatch, per, want)
+	}
+	ok := make([]float32, want*4)
+	if _, err := e.Predict(context.Background(), "tiny", []Tensor{{Name: "x", Shape: []int{want, 4}, Data: ok}}); err != nil {
+		t.Errorf("a batch of %d: %v", want, err)
+	}
+	over := make([]float32, (want+1)*4)
+	_, err = e.Predict(context.Background(), "tiny", []Tensor{{Name: "x", Shape: []int{want + 1, 4}, Data: over}})
+	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), fmt.Sprintf("the limit is %d", want)) {
+		t.Errorf("a batch of %d: got %v, want ErrBadInput naming the limit %d", want+1, err, want)
 	}
 }

@@ -497,52 +497,9 @@ func sameShapes(a, b [][]int) bool {
 // layout works out every value's shape for the input shapes, carves the
 // computed values out of one arena and binds each step to its buffers.
 func (p *Plan) layout(shapes [][]int) (*binding, error) {
-	b := &binding{views: make([]view, len(p.values))}
-	for _, s := range shapes {
-		b.shapes = append(b.shapes, slices.Clone(s))
-	}
-	for i, v := range p.values {
-		if v.k != nil {
-			b.views[i] = view{shape: v.k.shape, data: v.k.f32}
-		}
-	}
-	known := make([]bool, len(p.values))
-	for i, v := range p.values {
-		known[i] = v.k != nil
-	}
-	size := 0
-	for i, id := range p.inputs {
-		for _, d := range shapes[i] {
-			if d <= 0 {
-				return nil, fmt.Errorf("cpubackend: input shape %v", shapes[i])
-			}
-		}
-		b.views[id].shape = b.shapes[i]
-		size += elements(b.shapes[i])
-		known[id] = true
-	}
-	opShapes := make([][][]int, len(p.steps))
-	for si, s := range p.steps {
-		in := make([][]int, len(s.in))
-		for j, id := range s.in {
-			if id < 0 {
-				continue
-			}
-			if !known[id] {
-				return nil, fmt.Errorf("cpubackend: %s reads %q before it is computed", s.name, p.values[id].name)
-			}
-			in[j] = b.views[id].shape
-		}
-		shape, err := s.op.infer(in)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.name, err)
-		}
-		opShapes[si] = in
-		b.views[s.out].shape = shape
-		known[s.out] = true
-		if _, ok := s.op.(aliasOp); !ok {
-			size += elements(shape)
-		}
+	b, size, err := p.shapesFor(shapes)
+	if err != nil {
+		return nil, err
 	}
 	arena := make([]float32, size)
 	take := func(n int) []float32 {
@@ -581,4 +538,62 @@ func elements(shape []int) int {
 		n *= d
 	}
 	return n
+}
+
+// shapesFor works out every value's shape for the input shapes, and the
+// arena size in floats that the computed values need.
+func (p *Plan) shapesFor(shapes [][]int) (*binding, int, error) {
+	b := &binding{views: make([]view, len(p.values))}
+	for _, s := range shapes {
+		b.shapes = append(b.shapes, slices.Clone(s))
+	}
+	for i, v := range p.values {
+		if v.k != nil {
+			b.views[i] = view{shape: v.k.shape, data: v.k.f32}
+		}
+	}
+	known := make([]bool, len(p.values))
+	for i, v := range p.values {
+		known[i] = v.k != nil
+	}
+	size := 0
+	for i, id := range p.inputs {
+		for _, d := range shapes[i] {
+			if d <= 0 {
+				return nil, 0, fmt.Errorf("cpubackend: input shape %v", shapes[i])
+			}
+		}
+		b.views[id].shape = b.shapes[i]
+		size += elements(b.shapes[i])
+		known[id] = true
+	}
+	for _, s := range p.steps {
+		in := make([][]int, len(s.in))
+		for j, id := range s.in {
+			if id < 0 {
+				continue
+			}
+			if !known[id] {
+				return nil, 0, fmt.Errorf("cpubackend: %s reads %q before it is computed", s.name, p.values[id].name)
+			}
+			in[j] = b.views[id].shape
+		}
+		shape, err := s.op.infer(in)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", s.name, err)
+		}
+		b.views[s.out].shape = shape
+		known[s.out] = true
+		if _, ok := s.op.(aliasOp); !ok {
+			size += elements(shape)
+		}
+	}
+	return b, size, nil
+}
+
+// ArenaSize is how many floats an instance allocates for inputs of these
+// shapes; callers use it to bound the batch a model may take.
+func (p *Plan) ArenaSize(shapes [][]int) (int, error) {
+	_, size, err := p.shapesFor(shapes)
+	return size, err
 }
