@@ -350,7 +350,10 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		m.plan, planErr = compile(m.bytes, m.info.Inputs, m.opset, set)
+		// An instance keeps earlier batch sizes' buffers within twice what
+		// one prediction may use.
+		budget := 2 * e.opts.Limits.WithDefaults().MaxTotalElements
+		m.plan, planErr = compile(m.bytes, m.info.Inputs, m.opset, set, int(budget))
 		if planErr == nil {
 			inst = &instance{plan: m.plan.NewInstance()}
 			first, planErr = inst.run(context.Background(), shapes, data)

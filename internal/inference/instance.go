@@ -61,7 +61,7 @@ func guard(err *error) {
 // compile decodes b with onnx-go into Taskmind's backend and compiles it
 // into a plan. b must have passed onnxcheck.Check; inputs and opset are
 // what it reported.
-func compile(b []byte, inputs []TensorSpec, opset int64, set *kernels.Set) (p *cpubackend.Plan, err error) {
+func compile(b []byte, inputs []TensorSpec, opset int64, set *kernels.Set, arenaBudget int) (p *cpubackend.Plan, err error) {
 	defer guard(&err)
 	g := cpubackend.New()
 	m := onnx.NewModel(g)
@@ -72,7 +72,7 @@ func compile(b []byte, inputs []TensorSpec, opset int64, set *kernels.Set) (p *c
 	for i, s := range inputs {
 		names[i] = s.Name
 	}
-	return g.Compile(names, m.Output, cpubackend.Options{Opset: opset, Kernels: set})
+	return g.Compile(names, m.Output, cpubackend.Options{Opset: opset, Kernels: set, ArenaBudget: arenaBudget})
 }
 
 // newGorgonnx decodes b into a fresh onnx-go model on gorgonnx, with its

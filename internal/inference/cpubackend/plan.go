@@ -18,18 +18,23 @@ type Options struct {
 	// Kernels computes the matrix products; nil means kernels.Default().
 	// Weights are packed for it, so a plan keeps the set it was built with.
 	Kernels *kernels.Set
+	// ArenaBudget bounds the floats an instance keeps for the layouts of
+	// input shapes it saw before the current one (0: no bound beyond four
+	// layouts).
+	ArenaBudget int
 }
 
 // Plan is a compiled model. It is immutable and safe for concurrent use;
 // each goroutine runs it through an Instance of its own.
 type Plan struct {
-	set     *kernels.Set
-	values  []value
-	steps   []step
-	inputs  []int // value ids of the graph inputs, in the caller's order
-	outputs []int
-	names   []string // of the outputs
-	ops     []string // operator of each step, for Describe
+	set         *kernels.Set
+	arenaBudget int
+	values      []value
+	steps       []step
+	inputs      []int // value ids of the graph inputs, in the caller's order
+	outputs     []int
+	names       []string // of the outputs
+	ops         []string // operator of each step, for Describe
 }
 
 // value is one tensor of the plan: a constant (k set) or computed per run.
@@ -84,7 +89,7 @@ func (g *Graph) Compile(inputs []string, outputs []int64, opts Options) (p *Plan
 		set = kernels.Default()
 	}
 	c := &compiler{g: g, opts: opts, set: set, ids: map[*Node]int{}}
-	p = &Plan{set: set}
+	p = &Plan{set: set, arenaBudget: opts.ArenaBudget}
 	c.p = p
 	byName := map[string]*Node{}
 	for _, id := range g.nodeIDs() {
@@ -410,6 +415,7 @@ type binding struct {
 	shapes [][]int
 	views  []view
 	run    []func()
+	size   int // floats in its arena
 }
 
 // maxBindings bounds the input shapes an instance keeps buffers for.
@@ -475,11 +481,30 @@ func (in *Instance) bind(shapes [][]int) (*binding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrShape, err)
 	}
-	if len(in.bindings) == maxBindings {
-		in.bindings = in.bindings[:maxBindings-1]
+	// Keep the most recent layouts, within maxBindings and the plan's
+	// memory budget, so that callers varying the batch cannot pile up
+	// arenas.
+	total := b.size
+	keep := 0
+	for _, old := range in.bindings {
+		if keep+1 >= maxBindings || (in.p.arenaBudget > 0 && total+old.size > in.p.arenaBudget) {
+			break
+		}
+		total += old.size
+		keep++
 	}
-	in.bindings = slices.Insert(in.bindings, 0, b)
+	clear(in.bindings[keep:])
+	in.bindings = slices.Insert(in.bindings[:keep], 0, b)
 	return b, nil
+}
+
+// ArenaFloats is the size of the buffers the instance keeps.
+func (in *Instance) ArenaFloats() int {
+	n := 0
+	for _, b := range in.bindings {
+		n += b.size
+	}
+	return n
 }
 
 func sameShapes(a, b [][]int) bool {
@@ -501,6 +526,7 @@ func (p *Plan) layout(shapes [][]int) (*binding, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.size = size
 	arena := make([]float32, size)
 	take := func(n int) []float32 {
 		buf := arena[:n:n]

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/owulveryck/onnx-go"
+
+	"github.com/taskmind/taskmind/internal/inference/cpubackend"
 	"github.com/taskmind/taskmind/internal/inference/internal/onnxtest"
 	"github.com/taskmind/taskmind/internal/inference/kernels"
 )
@@ -199,6 +202,44 @@ func TestGemmKeepsItsBias(t *testing.T) {
 			if !slices.Equal(out[0].Data, first) {
 				t.Fatalf("%s: run %d gave %v, the first %v", set.Name(), run, out[0].Data, first)
 			}
+		}
+	}
+}
+
+// TestLayoutsWithinBudget varies the batch on one instance: it keeps the
+// layouts of earlier shapes only within the plan's arena budget, and still
+// answers every shape.
+func TestLayoutsWithinBudget(t *testing.T) {
+	g := cpubackend.New()
+	m := onnx.NewModel(g)
+	if err := m.UnmarshalBinary(cnn(t)); err != nil {
+		t.Fatal(err)
+	}
+	probe, err := g.Compile([]string{"input"}, m.Output, cpubackend.Options{Opset: 13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per, err := probe.ArenaSize([][]int{{1, 1, 28, 28}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = cpubackend.New()
+	m = onnx.NewModel(g)
+	if err := m.UnmarshalBinary(cnn(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Room for about 10 images of earlier layouts.
+	p, err := g.Compile([]string{"input"}, m.Output, cpubackend.Options{Opset: 13, ArenaBudget: 10 * per})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := p.NewInstance()
+	for _, n := range []int{8, 1, 2, 8, 3, 1} {
+		if _, err := inst.Run(context.Background(), [][]int{{n, 1, 28, 28}}, [][]float32{make([]float32, n*784)}); err != nil {
+			t.Fatalf("batch %d: %v", n, err)
+		}
+		if kept := inst.ArenaFloats(); kept > max(10*per, n*per+per) {
+			t.Errorf("after batch %d the instance keeps %d floats; budget %d", n, kept, 10*per)
 		}
 	}
 }
