@@ -3,6 +3,8 @@ package inference
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,6 +24,14 @@ func FuzzLoad(f *testing.F) {
 	concat.Graph.Nodes[2] = onnxtest.Node{Op: "Concat", In: []string{"z", "b"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", 1)}}
 	concat.Graph.Outputs[0].Dims = []int64{1, 6}
 	f.Add(concat.Marshal())
+	// Operator forms only the compiled backend serves, from the reference set.
+	for _, name := range []string{"gemm_transb_alpha_beta", "conv_depthwise", "avgpool_include_pad", "squeeze13_input", "conv_bn_relu_head", "matmul_3d"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "reference", name, "model.onnx"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e := New(Options{PoolSize: 1, Timeout: time.Second})
 		defer e.Close()
