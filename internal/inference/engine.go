@@ -691,8 +691,7 @@ func (e *Engine) predict(ctx context.Context, m *model, inputs []Tensor) (Output
 		if err == nil {
 			r.out = own(out)
 		} else {
-			r.err = e.failed(m, inst, err)
-			inst = nil
+			inst, r.err = e.failed(m, inst, err)
 		}
 		if inst != nil {
 			e.release(m, inst)
@@ -805,7 +804,7 @@ func (e *Engine) serve(m *model, inst *instance, batch []*request) {
 			m.noMerge.Store(true)
 			e.log.Info("the model's graph fixes its batch size; requests will run one by one", "model", m.info.Name, "version", m.info.Version)
 		} else {
-			err = e.failed(m, inst, err)
+			_, err = e.failed(m, inst, err)
 			for _, r := range batch {
 				r.err = err
 			}
@@ -815,14 +814,18 @@ func (e *Engine) serve(m *model, inst *instance, batch []*request) {
 	for i, r := range batch {
 		out, err := inst.run(context.Background(), r.shapes, r.data)
 		e.metrics.ObserveBatch(m.info.Name, 1)
-		if err != nil {
-			r.err = e.failed(m, inst, err)
+		if err == nil {
+			r.out = own(out)
+			continue
+		}
+		if inst, r.err = e.failed(m, inst, err); inst == nil {
+			// The instance is gone; the requests after this one get the
+			// same answer rather than wait for its replacement.
 			for _, rest := range batch[i+1:] {
 				rest.err = r.err
 			}
 			return
 		}
-		r.out = own(out)
 	}
 	e.release(m, inst)
 }
@@ -885,21 +888,21 @@ func elements(shape []int) int {
 	return n
 }
 
-// failed handles a run error: an input the graph cannot take is the
-// caller's; anything else discards the instance, which may hold
-// half-updated state, and rebuilds one so the pool keeps its size.
-func (e *Engine) failed(m *model, inst *instance, err error) error {
+// failed turns a run error into the request's error. An input the graph
+// cannot take is the caller's, and a cancelled run stops between steps with
+// nothing half-done: the instance comes back to be used again. Anything else
+// discards the instance, which may hold half-updated state (nil is
+// returned for it), and rebuilds one so the pool keeps its size.
+func (e *Engine) failed(m *model, inst *instance, err error) (*instance, error) {
 	if errors.Is(err, cpubackend.ErrShape) {
-		e.release(m, inst)
-		return fmt.Errorf("%w: model %q cannot take inputs of these shapes", ErrBadInput, m.info.Name)
+		return inst, fmt.Errorf("%w: model %q cannot take inputs of these shapes", ErrBadInput, m.info.Name)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		e.release(m, inst) // a plan stops between steps; nothing is half-done
-		return err
+		return inst, err
 	}
 	e.log.Error("inference failed; rebuilding the instance", "model", m.info.Name, "version", m.info.Version, "err", err)
 	go e.replace(m)
-	return fmt.Errorf("%w: model %q could not compute this input", ErrFailed, m.info.Name)
+	return nil, fmt.Errorf("%w: model %q could not compute this input", ErrFailed, m.info.Name)
 }
 
 // replace builds an instance in place of one that failed.

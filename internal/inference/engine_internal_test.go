@@ -407,15 +407,24 @@ func TestFixedBatchGraphRunsOneByOne(t *testing.T) {
 	}
 	giveBack := takeAll(e, model)
 	var wg sync.WaitGroup
-	for range 3 {
+	// Queued in this order: good, bad (a batch of 2), good, good. The bad
+	// one fails alone; those after it still get their answers.
+	for i := range 4 {
 		wg.Go(func() {
+			if i == 1 {
+				_, err := e.Predict(context.Background(), "fixed", []Tensor{{Name: "x", Shape: []int{2, 4}, Data: make([]float32, 8)}})
+				if !errors.Is(err, ErrBadInput) {
+					t.Errorf("queued batch of 2: got %v, want ErrBadInput", err)
+				}
+				return
+			}
 			out, err := e.Predict(context.Background(), "fixed", in)
 			if err != nil || !slices.Equal(out.Tensors[0].Data, ref.Tensors[0].Data) {
-				t.Errorf("got %v, %v; want %v", out, err, ref.Tensors[0].Data)
+				t.Errorf("request %d: got %v, %v; want %v", i, out, err, ref.Tensors[0].Data)
 			}
 		})
+		waitFor(t, func() bool { return model.queued() == i+1 })
 	}
-	waitFor(t, func() bool { return model.queued() == 3 })
 	giveBack()
 	wg.Wait()
 	if !model.noMerge.Load() {
