@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -453,5 +454,50 @@ func TestBatchBoundedByLimits(t *testing.T) {
 	_, err = e.Predict(context.Background(), "tiny", []Tensor{{Name: "x", Shape: []int{want + 1, 4}, Data: over}})
 	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), fmt.Sprintf("the limit is %d", want)) {
 		t.Errorf("a batch of %d: got %v, want ErrBadInput naming the limit %d", want+1, err, want)
+	}
+}
+
+// countdownCtx is a context that reports cancellation after its Err has
+// been asked n times: it cancels a run between two of its steps.
+type countdownCtx struct {
+	context.Context
+	n atomic.Int32
+}
+
+func (c *countdownCtx) Err() error {
+	if c.n.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCancelledMidRun cancels a prediction between the plan's steps: the
+// caller gets context.Canceled at once, and the instance, which stopped
+// cleanly, serves the next request correctly.
+func TestCancelledMidRun(t *testing.T) {
+	e := New(Options{PoolSize: 1, Timeout: 5 * time.Second})
+	t.Cleanup(e.Close)
+	if err := e.Load(context.Background(), "cnn", "1", onnxtest.CNN(4, 8, 16, 3), Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	in := []Tensor{{Name: "input", Shape: []int{8, 1, 28, 28}, Data: make([]float32, 8*784)}}
+	for i := range in[0].Data {
+		in[0].Data[i] = float32(i%97) / 97
+	}
+	want, err := e.Predict(context.Background(), "cnn", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &countdownCtx{Context: context.Background()}
+	ctx.n.Store(3) // the engine's own check, then two steps
+	if _, err := e.Predict(ctx, "cnn", in); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	got, err := e.Predict(context.Background(), "cnn", in)
+	if err != nil || !slices.Equal(got.Tensors[0].Data, want.Tensors[0].Data) {
+		t.Fatalf("after the cancelled run: got %v, %v", got.Tensors, err)
+	}
+	if n := e.lookup("cnn").live.Load(); n != 1 {
+		t.Errorf("%d live instances, want the same 1", n)
 	}
 }
