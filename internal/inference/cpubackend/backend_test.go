@@ -187,3 +187,139 @@ func TestUnsupportedOperator(t *testing.T) {
 		t.Errorf("Compile(Abs): got %v, want ErrUnsupported", err)
 	}
 }
+
+func TestClip(t *testing.T) {
+	x := []float32{-7, -1, 0, 0.5, 3, 6, 9}
+	lo := onnxtest.FloatTensor("lo", nil, []float32{-1})
+	hi := onnxtest.FloatTensor("hi", nil, []float32{6})
+	f := onnxtest.F
+	clip := func(opset int64, in []string, attrs []onnxtest.Attr, inits ...onnxtest.Tensor) []byte {
+		return onnxtest.Model{Opset: opset, Graph: onnxtest.Graph{
+			Nodes:        []onnxtest.Node{{Op: "Clip", In: in, Out: []string{"y"}, Attrs: attrs}},
+			Initializers: inits,
+			Inputs:       []onnxtest.Value{onnxtest.FloatValue("x", 1, 7)},
+			Outputs:      []onnxtest.Value{onnxtest.FloatValue("y", 1, 7)},
+		}}.Marshal()
+	}
+	tests := []struct {
+		name  string
+		opset int64
+		model []byte
+		want  []float32
+	}{
+		{"opset 6 attributes", 6, clip(6, []string{"x"}, []onnxtest.Attr{f("min", 0), f("max", 6)}), []float32{0, 0, 0, 0.5, 3, 6, 6}},
+		{"opset 6 max only", 6, clip(6, []string{"x"}, []onnxtest.Attr{f("max", 0.5)}), []float32{-7, -1, 0, 0.5, 0.5, 0.5, 0.5}},
+		{"opset 11 min and max", 11, clip(11, []string{"x", "lo", "hi"}, nil, lo, hi), []float32{-1, -1, 0, 0.5, 3, 6, 6}},
+		{"opset 13 max only, min left empty", 13, clip(13, []string{"x", "", "hi"}, nil, hi), []float32{-7, -1, 0, 0.5, 3, 6, 6}},
+		{"opset 13 min only", 13, clip(13, []string{"x", "lo"}, nil, lo), []float32{-1, -1, 0, 0.5, 3, 6, 9}},
+		{"opset 13 no bounds", 13, clip(13, []string{"x"}, nil), x},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := runPlan(t, tc.model, tc.opset, nil, x, []int{1, 7})
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPad(t *testing.T) {
+	x := []float32{1, 2, 3, 4, 5, 6} // [2,3]
+	pad := func(opset int64, mode string, pads []int64, value *float32) []byte {
+		n := onnxtest.Node{Op: "Pad", In: []string{"x"}, Out: []string{"y"}}
+		var inits []onnxtest.Tensor
+		if mode != "" {
+			n.Attrs = append(n.Attrs, onnxtest.Attr{Name: "mode", Type: onnxtest.AttrString, S: mode})
+		}
+		if opset < 11 {
+			n.Attrs = append(n.Attrs, onnxtest.Ints("pads", pads...))
+			if value != nil {
+				n.Attrs = append(n.Attrs, onnxtest.Attr{Name: "value", Type: onnxtest.AttrFloat, F: *value})
+			}
+		} else {
+			n.In = append(n.In, "pads")
+			inits = append(inits, onnxtest.Tensor{Name: "pads", Dims: []int64{int64(len(pads))}, DataType: onnxtest.Int64, Int64s: pads})
+			if value != nil {
+				n.In = append(n.In, "v")
+				inits = append(inits, onnxtest.FloatTensor("v", nil, []float32{*value}))
+			}
+		}
+		return onnxtest.Model{Opset: opset, Graph: onnxtest.Graph{
+			Nodes:        []onnxtest.Node{n},
+			Initializers: inits,
+			Inputs:       []onnxtest.Value{onnxtest.FloatValue("x", 2, 3)},
+			Outputs:      []onnxtest.Value{{Name: "y", Elem: onnxtest.Float, NoShape: true}},
+		}}.Marshal()
+	}
+	nine := float32(9)
+	tests := []struct {
+		name      string
+		opset     int64
+		model     []byte
+		wantShape []int
+		want      []float32
+	}{
+		{"constant opset 11, value 9", 11, pad(11, "constant", []int64{1, 0, 0, 1}, &nine), []int{3, 4},
+			[]float32{9, 9, 9, 9, 1, 2, 3, 9, 4, 5, 6, 9}},
+		{"constant opset 2 attributes, default mode and value", 10, pad(10, "", []int64{0, 1, 1, 0}, nil), []int{3, 4},
+			[]float32{0, 1, 2, 3, 0, 4, 5, 6, 0, 0, 0, 0}},
+		{"reflect", 13, pad(13, "reflect", []int64{1, 2, 0, 2}, nil), []int{3, 7},
+			[]float32{6, 5, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 2, 1, 6, 5, 4, 5, 6, 5, 4}},
+		{"edge", 13, pad(13, "edge", []int64{0, 1, 1, 1}, nil), []int{3, 5},
+			[]float32{1, 1, 2, 3, 3, 4, 4, 5, 6, 6, 4, 4, 5, 6, 6}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, shape := runPlan(t, tc.model, tc.opset, nil, x, []int{2, 3})
+			if !slices.Equal(shape, tc.wantShape) || !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v %v, want %v %v", shape, got, tc.wantShape, tc.want)
+			}
+		})
+	}
+	if _, err := compile(t, pad(13, "wrap", []int64{0, 1, 0, 1}, nil), 13, nil); !errors.Is(err, cpubackend.ErrUnsupported) {
+		t.Errorf("Pad mode wrap: got %v, want ErrUnsupported", err)
+	}
+}
+
+// TestShapeValuesOnlyFeedShapes checks that a shape value is refused
+// wherever it would be read as data, and Gather where it reads floats.
+func TestShapeValuesOnlyFeedShapes(t *testing.T) {
+	model := func(nodes ...onnxtest.Node) []byte {
+		return onnxtest.Model{Opset: 13, Graph: onnxtest.Graph{
+			Nodes: nodes,
+			Initializers: []onnxtest.Tensor{
+				{Name: "i", Dims: []int64{1}, DataType: onnxtest.Int64, Int64s: []int64{0}},
+				onnxtest.FloatTensor("f", []int64{1}, []float32{1}),
+			},
+			Inputs:  []onnxtest.Value{{Name: "x", Elem: onnxtest.Float, Dims: []int64{-1, 4}}},
+			Outputs: []onnxtest.Value{{Name: "y", Elem: onnxtest.Float, NoShape: true}},
+		}}.Marshal()
+	}
+	tests := []struct {
+		name  string
+		model []byte
+	}{
+		{"Add of a shape", model(
+			onnxtest.Node{Op: "Shape", In: []string{"x"}, Out: []string{"s"}},
+			onnxtest.Node{Op: "Add", In: []string{"x", "s"}, Out: []string{"y"}})},
+		{"Gather of floats", model(
+			onnxtest.Node{Op: "Gather", In: []string{"x", "i"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", 1)}})},
+		{"Gather with computed indices", model(
+			onnxtest.Node{Op: "Shape", In: []string{"x"}, Out: []string{"s"}},
+			onnxtest.Node{Op: "Gather", In: []string{"s", "s"}, Out: []string{"g"}},
+			onnxtest.Node{Op: "Reshape", In: []string{"x", "g"}, Out: []string{"y"}})},
+		{"Concat of a shape and floats", model(
+			onnxtest.Node{Op: "Shape", In: []string{"x"}, Out: []string{"s"}},
+			onnxtest.Node{Op: "Concat", In: []string{"s", "f"}, Out: []string{"y"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", 0)}})},
+		{"a shape as the output", model(
+			onnxtest.Node{Op: "Shape", In: []string{"x"}, Out: []string{"y"}})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := compile(t, tc.model, 13, nil); !errors.Is(err, cpubackend.ErrUnsupported) {
+				t.Errorf("got %v, want ErrUnsupported", err)
+			}
+		})
+	}
+}

@@ -43,10 +43,13 @@ func newOp(o onnx.Operation, in []operand, opset int64) (op, error) {
 		if err := arity(2, 2); err != nil {
 			return nil, err
 		}
+		allowZero, err := a.int("allowzero", 0)
+		if in[1].shaped {
+			return &reshapeOp{kind: explicitShape, fromShapes: true, allowZero: allowZero != 0}, err
+		}
 		if in[1].k == nil || in[1].k.i64 == nil {
 			return nil, unsupported("Reshape to a shape computed at run time")
 		}
-		allowZero, err := a.int("allowzero", 0)
 		return &reshapeOp{kind: explicitShape, dims: slices.Clone(in[1].k.i64), allowZero: allowZero != 0}, err
 	case "Squeeze", "Unsqueeze":
 		if err := arity(1, 2); err != nil {
@@ -70,6 +73,10 @@ func newOp(o onnx.Operation, in []operand, opset int64) (op, error) {
 			}
 		}
 		return &reshapeOp{kind: kind, dims: slices.Clone(axes)}, nil
+	case "Clip":
+		return newClip(a, in, opset)
+	case "Pad":
+		return newPad(a, in, opset)
 	case "Relu", "Sigmoid", "Tanh":
 		err = arity(1, 1)
 		return &unaryOp{fn: o.Name}, err
@@ -260,6 +267,18 @@ type reshapeOp struct {
 	axis      int
 	dims      []int64
 	allowZero bool
+	// fromShapes: Reshape's target is a shape value (see shapeValueOp),
+	// known only once the input shapes are, so dims is read per layout.
+	fromShapes bool
+}
+
+// inferInts is infer for a Reshape whose target is a shape value: vals[1]
+// holds it.
+func (r *reshapeOp) inferInts(in [][]int, vals [][]int64) ([]int, error) {
+	if !r.fromShapes {
+		return r.infer(in)
+	}
+	return r.reshape(in[0], vals[1])
 }
 
 func (*reshapeOp) alias() {}
@@ -281,36 +300,10 @@ func (r *reshapeOp) infer(in [][]int) ([]int, error) {
 		}
 		return []int{elements(x[:axis]), elements(x[axis:])}, nil
 	case explicitShape:
-		dims := make([]int, len(r.dims))
-		infer, known := -1, 1
-		for i, d := range r.dims {
-			switch {
-			case d == 0 && !r.allowZero:
-				if i >= len(x) {
-					return nil, fmt.Errorf("Reshape dimension %d copies a missing input dimension", i)
-				}
-				dims[i] = x[i]
-			case d == -1 && infer < 0:
-				infer = i
-				continue
-			case d >= 0:
-				dims[i] = int(d)
-			default:
-				return nil, fmt.Errorf("bad Reshape shape %v", r.dims)
-			}
-			known *= dims[i]
+		if r.fromShapes {
+			return nil, fmt.Errorf("Reshape to a shape value without its value")
 		}
-		total := elements(x)
-		if infer >= 0 {
-			if known == 0 || total%known != 0 {
-				return nil, fmt.Errorf("cannot reshape %v to %v", x, r.dims)
-			}
-			dims[infer] = total / known
-		}
-		if elements(dims) != total {
-			return nil, fmt.Errorf("cannot reshape %v to %v", x, r.dims)
-		}
-		return dims, nil
+		return r.reshape(x, r.dims)
 	case squeezeShape:
 		drop := make([]bool, len(x))
 		if r.dims == nil {
@@ -363,11 +356,47 @@ func (r *reshapeOp) infer(in [][]int) ([]int, error) {
 	return nil, fmt.Errorf("unknown reshape")
 }
 
+// reshape applies Reshape's target (0 copies the input dimension unless
+// allowzero, -1 takes what is left).
+func (r *reshapeOp) reshape(x []int, target []int64) ([]int, error) {
+	dims := make([]int, len(target))
+	infer, known := -1, 1
+	for i, d := range target {
+		switch {
+		case d == 0 && !r.allowZero:
+			if i >= len(x) {
+				return nil, fmt.Errorf("Reshape dimension %d copies a missing input dimension", i)
+			}
+			dims[i] = x[i]
+		case d == -1 && infer < 0:
+			infer = i
+			continue
+		case d >= 0:
+			dims[i] = int(d)
+		default:
+			return nil, fmt.Errorf("bad Reshape shape %v", target)
+		}
+		known *= dims[i]
+	}
+	total := elements(x)
+	if infer >= 0 {
+		if known == 0 || total%known != 0 {
+			return nil, fmt.Errorf("cannot reshape %v to %v", x, target)
+		}
+		dims[infer] = total / known
+	}
+	if elements(dims) != total {
+		return nil, fmt.Errorf("cannot reshape %v to %v", x, target)
+	}
+	return dims, nil
+}
+
 // Element-wise operators.
 
 type unaryOp struct {
-	fn    string
-	alpha float32
+	fn     string
+	alpha  float32
+	lo, hi float32 // Clip's bounds
 }
 
 func (u *unaryOp) infer(in [][]int) ([]int, error) { return in[0], nil }
@@ -391,6 +420,13 @@ func (u *unaryOp) bind(in []view, out view) (func(), error) {
 				dst[i] = v
 			}
 		}, nil
+	case "Clip":
+		lo, hi := u.lo, u.hi
+		return func() {
+			for i, v := range src {
+				dst[i] = min(max(v, lo), hi)
+			}
+		}, nil
 	case "Sigmoid":
 		return func() {
 			for i, v := range src {
@@ -405,6 +441,40 @@ func (u *unaryOp) bind(in []view, out view) (func(), error) {
 		}, nil
 	}
 	return nil, unsupported("unary %s", u.fn)
+}
+
+// newClip reads Clip's bounds: attributes before opset 11, optional
+// constant scalar operands from then on. A bound left out is infinite.
+func newClip(a attrs, in []operand, opset int64) (op, error) {
+	if len(in) < 1 || len(in) > 3 || !in[0].present() {
+		return nil, unsupported("Clip with %d operands", len(in))
+	}
+	u := &unaryOp{fn: "Clip", lo: float32(math.Inf(-1)), hi: float32(math.Inf(1))}
+	if opset < 11 {
+		if len(in) > 1 {
+			return nil, unsupported("Clip before opset 11 with bounds as operands")
+		}
+		var err error
+		if u.lo, err = a.float("min", u.lo); err != nil {
+			return nil, err
+		}
+		u.hi, err = a.float("max", u.hi)
+		return u, err
+	}
+	for i, bound := range []*float32{&u.lo, &u.hi} {
+		o := operand{id: -1}
+		if i+1 < len(in) {
+			o = in[i+1]
+		}
+		if !o.present() {
+			continue
+		}
+		if o.k == nil || len(o.k.f32) != 1 {
+			return nil, unsupported("Clip bound %d is not a constant float scalar", i+1)
+		}
+		*bound = o.k.f32[0]
+	}
+	return u, nil
 }
 
 func sigmoid(v float32) float32 {

@@ -37,10 +37,13 @@ type Plan struct {
 	ops         []string // operator of each step, for Describe
 }
 
-// value is one tensor of the plan: a constant (k set) or computed per run.
+// value is one tensor of the plan: a constant (k set), a shape value
+// (shaped set: INT64, computed per layout) or a float tensor computed per
+// run.
 type value struct {
-	name string
-	k    *constant
+	name   string
+	k      *constant
+	shaped bool
 }
 
 // constant is a tensor known at compile time. Exactly one of f32 and i64 is
@@ -125,6 +128,9 @@ func (g *Graph) Compile(inputs []string, outputs []int64, opts Options) (p *Plan
 		v, ok := c.ids[n]
 		if !ok {
 			return nil, fmt.Errorf("cpubackend: output %q is never computed", n.name)
+		}
+		if p.values[v].shaped {
+			return nil, unsupported("output %q is an INT64 shape value", n.name)
 		}
 		p.outputs = append(p.outputs, v)
 		p.names = append(p.names, n.name)
@@ -217,8 +223,9 @@ func constantOf(t tensor.Tensor) (*constant, error) {
 // operand is what an operator constructor knows of an input: its value id
 // and, for a constant, its data.
 type operand struct {
-	id int
-	k  *constant
+	id     int
+	k      *constant
+	shaped bool // a shape value: INT64, known only per layout
 }
 
 func (o operand) present() bool { return o.id >= 0 }
@@ -259,7 +266,7 @@ func (c *compiler) add(on *opNode) error {
 			continue
 		}
 		id := c.valueOf(n)
-		ins[i] = operand{id: id, k: c.p.values[id].k}
+		ins[i] = operand{id: id, k: c.p.values[id].k, shaped: c.p.values[id].shaped}
 		if ins[i].k != nil && ins[i].k.f32 == nil && ins[i].k.i64 == nil && len(ins[i].k.shape) == 0 {
 			return unsupported("operand %q has an unsupported type", n.name)
 		}
@@ -267,14 +274,20 @@ func (c *compiler) add(on *opNode) error {
 			allConst = false
 		}
 	}
+	if done, err := c.addShapeValue(on, ins); done || err != nil {
+		return err
+	}
 	o, err := newOp(on.op, ins, c.opts.Opset)
 	if err != nil {
 		return err
 	}
 	for i, in := range ins {
-		// Integer operands are shapes and axes, read by the constructor;
-		// only the reshaping operators may have them.
-		if _, ok := o.(aliasOp); in.k != nil && in.k.f32 == nil && !(ok && i > 0) {
+		if in.shaped && !(on.op.Name == "Reshape" && i == 1) {
+			return unsupported("operand %d is a shape value computed at run time; only Gather, Slice, Squeeze, Unsqueeze, Concat and Reshape's shape may read one", i)
+		}
+		// Integer operands are shapes, axes and pads, read by the
+		// constructor; only the operators that take them may have them.
+		if in.k != nil && in.k.f32 == nil && !(readsInts(o) && i > 0) {
 			return unsupported("operand %d is not float32", i)
 		}
 	}
@@ -308,7 +321,7 @@ func (c *compiler) fold(s step) (*constant, error) {
 			continue
 		}
 		k := c.p.values[id].k
-		if alias && i > 0 {
+		if readsInts(s.op) && i > 0 {
 			shapes[i] = k.shape // a shape or axes operand, read at construction
 			continue
 		}
@@ -332,6 +345,16 @@ func (c *compiler) fold(s step) (*constant, error) {
 	}
 	run()
 	return &constant{shape: shape, f32: out.data}, nil
+}
+
+// readsInts reports whether an operator reads its INT64 operands beyond
+// the first (shapes, axes, pads) at construction.
+func readsInts(o op) bool {
+	switch o.(type) {
+	case aliasOp, *padOp:
+		return true
+	}
+	return false
 }
 
 // consumers counts the steps reading each value, plus one for a graph
@@ -414,6 +437,7 @@ type Instance struct {
 type binding struct {
 	shapes [][]int
 	views  []view
+	ints   [][]int64 // the shape values' data, by value id
 	run    []func()
 	size   int // floats in its arena
 }
@@ -544,6 +568,9 @@ func (p *Plan) layout(shapes [][]int) (*binding, error) {
 			}
 		}
 		out := &b.views[s.out]
+		if _, ok := s.op.(shapeValueOp); ok {
+			continue // computed with the shapes
+		}
 		if _, ok := s.op.(aliasOp); ok {
 			out.data = in[0].data
 			continue
@@ -581,6 +608,9 @@ func (p *Plan) shapesFor(shapes [][]int) (*binding, int, error) {
 	known := make([]bool, len(p.values))
 	for i, v := range p.values {
 		known[i] = v.k != nil
+		if v.shaped && b.ints == nil {
+			b.ints = make([][]int64, len(p.values))
+		}
 	}
 	size := 0
 	for i, id := range p.inputs {
@@ -595,6 +625,7 @@ func (p *Plan) shapesFor(shapes [][]int) (*binding, int, error) {
 	}
 	for _, s := range p.steps {
 		in := make([][]int, len(s.in))
+		var vals [][]int64
 		for j, id := range s.in {
 			if id < 0 {
 				continue
@@ -603,14 +634,35 @@ func (p *Plan) shapesFor(shapes [][]int) (*binding, int, error) {
 				return nil, 0, fmt.Errorf("cpubackend: %s reads %q before it is computed", s.name, p.values[id].name)
 			}
 			in[j] = b.views[id].shape
+			if v := p.values[id]; v.shaped || (v.k != nil && v.k.i64 != nil) {
+				if vals == nil {
+					vals = make([][]int64, len(s.in))
+				}
+				if v.k != nil {
+					vals[j] = v.k.i64
+				} else {
+					vals[j] = b.ints[id]
+				}
+			}
 		}
-		shape, err := s.op.infer(in)
+		var shape []int
+		var err error
+		switch o := s.op.(type) {
+		case shapeValueOp:
+			shape, b.ints[s.out], err = o.eval(in, vals)
+		case *reshapeOp:
+			shape, err = o.inferInts(in, vals)
+		default:
+			shape, err = s.op.infer(in)
+		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", s.name, err)
 		}
 		b.views[s.out].shape = shape
 		known[s.out] = true
-		if _, ok := s.op.(aliasOp); !ok {
+		switch s.op.(type) {
+		case aliasOp, shapeValueOp:
+		default:
 			size += elements(shape)
 		}
 	}

@@ -243,3 +243,45 @@ func TestLayoutsWithinBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestViewChainAnyBatch runs the Shape → Gather → Unsqueeze → Concat →
+// Reshape chain of x.view(x.size(0), -1) at batch 1 and 5 on one instance:
+// the target shape is computed per batch, so each batch must give what the
+// same head with Flatten gives.
+func TestViewChainAnyBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, opset := range []int64{9, 11, 13} {
+		for _, set := range kernels.Available() {
+			view, err := compile(t, onnxtest.ViewHead(opset, true), opset, set)
+			if err != nil {
+				t.Fatalf("opset %d: %v", opset, err)
+			}
+			flat, err := compile(t, onnxtest.ViewHead(opset, false), opset, set)
+			if err != nil {
+				t.Fatalf("opset %d: %v", opset, err)
+			}
+			inst, ref := view.NewInstance(), flat.NewInstance()
+			for _, n := range []int{1, 5, 1} {
+				x := randoms(rng, n*3*8*8)
+				shapes := [][]int{{n, 3, 8, 8}}
+				got, err := inst.Run(context.Background(), shapes, [][]float32{x})
+				if err != nil {
+					t.Fatalf("opset %d, %s, batch %d: %v", opset, set.Name(), n, err)
+				}
+				want, err := ref.Run(context.Background(), shapes, [][]float32{x})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got[0].Shape, []int{n, 5}) {
+					t.Fatalf("opset %d, %s, batch %d: got shape %v, want [%d 5]", opset, set.Name(), n, got[0].Shape, n)
+				}
+				if !slices.Equal(got[0].Data, want[0].Data) {
+					t.Fatalf("opset %d, %s, batch %d: got %v, want %v (Flatten)", opset, set.Name(), n, got[0].Data, want[0].Data)
+				}
+			}
+			if ops := strings.Join(view.Operators(), " "); !strings.Contains(ops, "Conv Clip") {
+				t.Errorf("steps %q: want Clip after Conv, unfused", ops)
+			}
+		}
+	}
+}
