@@ -476,8 +476,9 @@ func checkDataflow(g *graph, defined map[string]bool) ([]int, error) {
 	pending := make([]int, len(g.nodes))
 	consumers := map[int][]int{}
 	for i, n := range g.nodes {
-		for _, in := range n.inputs {
+		for j, in := range n.inputs {
 			switch p, ok := producer[in]; {
+			case in == "" && emptyOptional[n.opType] && j >= supported[n.opType].minIn:
 			case in == "":
 				return nil, invalidf("node %s has an unnamed input (optional inputs must be left out, not named \"\")", nodeName(&g.nodes[i], i))
 			case ok:

@@ -138,6 +138,37 @@ func TestCheckAcceptsCompiledBackendForms(t *testing.T) {
 		{"MaxPool SAME_LOWER", oneNode(12, []int64{1, 1, 5, 5},
 			onnxtest.Node{Op: "MaxPool", In: []string{"x"}, Attrs: []onnxtest.Attr{k3, onnxtest.Ints("strides", 2, 2), str("auto_pad", "SAME_LOWER")}}),
 			[]int{1, 1, 3, 3}, 3 * 3 * 9, []string{"MaxPool with auto_pad SAME_LOWER"}},
+		{"x.view(x.size(0), -1) and Clip inputs at opset 13", onnxtest.ViewHead(13, true),
+			[]int{1, 5}, 4*8*8*3*9 + 5*4, []string{"Clip", "Gather", "Gemm", "Shape", "Unsqueeze at opset 13 or later"}},
+		{"x.view(x.size(0), -1) and Clip attributes at opset 9", onnxtest.ViewHead(9, true),
+			[]int{1, 5}, 4*8*8*3*9 + 5*4, []string{"Clip", "Gather", "Gemm", "Shape"}},
+		{"Slice of a shape into Reshape's target", onnxtest.Model{Opset: 13, Graph: onnxtest.Graph{
+			Nodes: []onnxtest.Node{
+				{Op: "Shape", In: []string{"x"}, Out: []string{"s"}},
+				{Op: "Slice", In: []string{"s", "start", "end", "", "step"}, Out: []string{"hw"}},
+				{Op: "Concat", In: []string{"rest", "hw"}, Out: []string{"target"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", 0)}},
+				{Op: "Reshape", In: []string{"x", "target"}, Out: []string{"y"}},
+			},
+			Initializers: []onnxtest.Tensor{int64s("start", -2), int64s("end", 100), int64s("step", 1), int64s("rest", -1)},
+			Inputs:       []onnxtest.Value{{Name: "x", Elem: onnxtest.Float, Dims: []int64{-1, 2, 3, 4}}},
+			Outputs:      []onnxtest.Value{{Name: "y", Elem: onnxtest.Float}},
+		}}.Marshal(),
+			[]int{2, 3, 4}, 0, []string{"Shape", "Slice"}},
+		{"Clip with min left empty", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Clip", In: []string{"x", "", "hi"}},
+			onnxtest.FloatTensor("hi", nil, []float32{6})),
+			[]int{1, 4}, 0, []string{"Clip"}},
+		{"Pad constant with a value input", oneNode(11, []int64{1, 2, 5},
+			onnxtest.Node{Op: "Pad", In: []string{"x", "pads", "v"}},
+			int64s("pads", 0, 1, 2, 0, 0, 3), onnxtest.FloatTensor("v", nil, []float32{1})),
+			[]int{1, 3, 10}, 0, []string{"Pad"}},
+		{"Pad reflect by attributes at opset 10", oneNode(10, []int64{1, 2, 3, 4},
+			onnxtest.Node{Op: "Pad", In: []string{"x"}, Attrs: []onnxtest.Attr{str("mode", "reflect"), onnxtest.Ints("pads", 0, 0, 2, 3, 0, 0, 2, 3)}}),
+			[]int{1, 2, 7, 10}, 0, []string{"Pad"}},
+		{"Pad edge without a value", oneNode(13, []int64{1, 2, 3, 4},
+			onnxtest.Node{Op: "Pad", In: []string{"x", "pads"}, Attrs: []onnxtest.Attr{str("mode", "edge")}},
+			int64s("pads", 0, 0, 5, 5, 0, 0, 5, 5)),
+			[]int{1, 2, 13, 14}, 0, []string{"Pad"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -273,6 +304,86 @@ func TestCheckRefusesCompiledBackendForms(t *testing.T) {
 			onnxtest.Node{Op: "Conv", In: []string{"x", "w"}, Attrs: []onnxtest.Attr{k3, onnxtest.Ints("pads", 0, 0, -1, 0)}}, floats("w", 2, 2, 3, 3)),
 			"padding -1 is out of range"},
 		{"auto_pad SAME_MIDDLE", pool(str("auto_pad", "SAME_MIDDLE")), "auto_pad SAME_MIDDLE is not supported"},
+		{"Gather of float data", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Gather", In: []string{"x", "i"}}, int64s("i", 0)),
+			`Gather's data "x" must be INT64`},
+		{"Gather with run-time indices", shapeChain(onnxtest.Node{Op: "Gather", In: []string{"s", "s"}, Out: []string{"g"}},
+			onnxtest.Node{Op: "Reshape", In: []string{"x", "g"}, Out: []string{"y"}}),
+			`Gather reads "s", a shape computed at run time`},
+		{"Gather with indices from a graph input", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Gather", In: []string{"i", "x"}}, int64s("i", 0)),
+			`Gather's indices "x" must be INT64`},
+		{"Gather along axis 1", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Gather", In: []string{"i", "j"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", 1)}}, int64s("i", 0), int64s("j", 0)),
+			"Gather along axis 1"},
+		{"Gather index out of range", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Gather", In: []string{"i", "j"}}, int64s("i", 0), int64s("j", 1)),
+			"Gather index 1 is out of range for 1 values"},
+		{"Add of a shape", shapeChain(onnxtest.Node{Op: "Add", In: []string{"x", "s"}, Out: []string{"y"}}),
+			`Add reads "s", a shape computed at run time`},
+		{"a shape as the output", shapeChain(onnxtest.Node{Op: "Identity", In: []string{"x"}, Out: []string{"y"}}, onnxtest.Node{Op: "Unsqueeze", In: []string{"s", "ax"}, Out: []string{"u"}}, onnxtest.Node{Op: "Squeeze", In: []string{"u", "ax"}, Out: []string{"out"}}),
+			`output "out" is an INT64 shape computed by Shape`},
+		{"Shape start of type FLOAT", oneNode(15, []int64{1, 4}, onnxtest.Node{Op: "Shape", In: []string{"x"}, Attrs: []onnxtest.Attr{float("start", 1)}}),
+			`attribute "start" has type FLOAT; want INT`},
+		{"Slice before opset 10", oneNode(9, []int64{1, 4},
+			onnxtest.Node{Op: "Slice", In: []string{"x"}, Attrs: []onnxtest.Attr{onnxtest.Ints("starts", 0), onnxtest.Ints("ends", 1)}}),
+			"Slice before opset 10"},
+		{"Slice of float data", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Slice", In: []string{"x", "a", "b"}}, int64s("a", 0), int64s("b", 1)),
+			`Slice's data "x" must be INT64`},
+		{"Slice along axis 1", shapeChain(onnxtest.Node{Op: "Slice", In: []string{"s", "ax", "ax", "ax"}, Out: []string{"t"}},
+			onnxtest.Node{Op: "Reshape", In: []string{"x", "t"}, Out: []string{"y"}}),
+			"Slice along axis 1 of a 1-D shape"},
+		{"Clip bounds as attributes at opset 11", oneNode(11, []int64{1, 4},
+			onnxtest.Node{Op: "Clip", In: []string{"x"}, Attrs: []onnxtest.Attr{float("min", 0)}}),
+			"from opset 11 Clip takes its bounds as inputs, not attributes"},
+		{"Clip bounds as inputs at opset 10", oneNode(10, []int64{1, 4},
+			onnxtest.Node{Op: "Clip", In: []string{"x", "lo"}}, onnxtest.FloatTensor("lo", nil, []float32{0})),
+			"before opset 11 Clip takes its bounds as attributes, not inputs"},
+		{"Clip min of type INT", oneNode(10, []int64{1, 4},
+			onnxtest.Node{Op: "Clip", In: []string{"x"}, Attrs: []onnxtest.Attr{onnxtest.Int("min", 0)}}),
+			`attribute "min" has type INT; want FLOAT`},
+		{"Clip bound computed at run time", onnxtest.Model{Opset: 13, Graph: onnxtest.Graph{
+			Nodes:   []onnxtest.Node{{Op: "Clip", In: []string{"x", "a"}, Out: []string{"y"}}},
+			Inputs:  []onnxtest.Value{onnxtest.FloatValue("x", 1, 4), onnxtest.FloatValue("a")},
+			Outputs: []onnxtest.Value{{Name: "y", Elem: onnxtest.Float}},
+		}}.Marshal(), `Clip's bound "a" must be an initializer or constant`},
+		{"Clip bound of two values", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Clip", In: []string{"x", "lo"}}, floats("lo", 2)),
+			`Clip's bound "lo" has shape [2]; want a scalar`},
+		{"Pad mode wrap", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Pad", In: []string{"x", "p"}, Attrs: []onnxtest.Attr{str("mode", "wrap")}}, int64s("p", 0, 1, 0, 1)),
+			`Pad mode "wrap" is not supported; use constant, reflect or edge`},
+		{"Pad mode of type INT", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Pad", In: []string{"x", "p"}, Attrs: []onnxtest.Attr{onnxtest.Int("mode", 0)}}, int64s("p", 0, 1, 0, 1)),
+			`attribute "mode" has type INT; want STRING`},
+		{"Pad negative pads", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Pad", In: []string{"x", "p"}}, int64s("p", 0, -1, 0, 1)),
+			"Pad with negative pads [0 -1 0 1] (cropping) is not supported"},
+		{"Pad reflect as far as the axis", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Pad", In: []string{"x", "p"}, Attrs: []onnxtest.Attr{str("mode", "reflect")}}, int64s("p", 0, 4, 0, 0)),
+			"reflect pads must be smaller than the axis"},
+		{"Pad pads for another rank", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Pad", In: []string{"x", "p"}}, int64s("p", 1, 1)),
+			"Pad has 2 pads for a rank-2 input; want 4"},
+		{"Pad without pads at opset 11", oneNode(11, []int64{1, 4},
+			onnxtest.Node{Op: "Pad", In: []string{"x"}}),
+			"has no pads input"},
+		{"Pad pads attribute at opset 11", oneNode(11, []int64{1, 4},
+			onnxtest.Node{Op: "Pad", In: []string{"x", "p"}, Attrs: []onnxtest.Attr{onnxtest.Ints("pads", 0, 1, 0, 1)}}, int64s("p", 0, 1, 0, 1)),
+			"from opset 11 Pad takes its pads and value as inputs, not attributes"},
+		{"Pad pads from a shape", shapeChain(onnxtest.Node{Op: "Concat", In: []string{"s", "s"}, Out: []string{"p"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", 0)}},
+			onnxtest.Node{Op: "Pad", In: []string{"x", "p"}, Out: []string{"y"}}),
+			`Pad reads "p", a shape computed at run time`},
+		{"Pad value from a graph input", onnxtest.Model{Opset: 13, Graph: onnxtest.Graph{
+			Nodes:        []onnxtest.Node{{Op: "Pad", In: []string{"x", "p", "a"}, Out: []string{"y"}}},
+			Initializers: []onnxtest.Tensor{int64s("p", 0, 1, 0, 1)},
+			Inputs:       []onnxtest.Value{onnxtest.FloatValue("x", 1, 4), onnxtest.FloatValue("a")},
+			Outputs:      []onnxtest.Value{{Name: "y", Elem: onnxtest.Float}},
+		}}.Marshal(), `Pad's constant value "a" must be an initializer or constant`},
+		{"an empty input name on an operator without optional gaps", oneNode(13, []int64{1, 4},
+			onnxtest.Node{Op: "Gemm", In: []string{"x", "W", ""}}, floats("W", 4, 3)),
+			"has an unnamed input"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,6 +399,24 @@ func TestCheckRefusesCompiledBackendForms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shapeChain is a model whose graph input x [N,4] feeds Shape into s,
+// followed by nodes, with initializer ax = [1]; its output is y, or out
+// where a node writes it.
+func shapeChain(nodes ...onnxtest.Node) []byte {
+	out := "y"
+	for _, n := range nodes {
+		if n.Out[0] == "out" {
+			out = "out"
+		}
+	}
+	return onnxtest.Model{Opset: 13, Graph: onnxtest.Graph{
+		Nodes:        append([]onnxtest.Node{{Op: "Shape", In: []string{"x"}, Out: []string{"s"}}}, nodes...),
+		Initializers: []onnxtest.Tensor{int64s("ax", 1)},
+		Inputs:       []onnxtest.Value{{Name: "x", Elem: onnxtest.Float, Dims: []int64{-1, 4}}},
+		Outputs:      []onnxtest.Value{{Name: out, Elem: onnxtest.Float}},
+	}}.Marshal()
 }
 
 func TestReportGorgonnxError(t *testing.T) {

@@ -70,7 +70,21 @@ var supported = map[string]opSpec{
 	"ImageScaler": {minIn: 1, maxIn: 1, attrs: map[string]int64{
 		"bias": attrFloats, "scale": attrFloat,
 	}},
+	// Shape, Gather and Slice compute INT64 shape values (PyTorch's
+	// x.view(x.size(0), -1)); see shapes.go for what may read them.
+	"Shape":  {minIn: 1, maxIn: 1, attrs: map[string]int64{"start": attrInt, "end": attrInt}},
+	"Gather": {minIn: 2, maxIn: 2, attrs: map[string]int64{"axis": attrInt}},
+	"Slice":  {minIn: 1, maxIn: 5, attrs: map[string]int64{"starts": attrInts, "ends": attrInts, "axes": attrInts}},
+	// Before opset 11 Clip's bounds and Pad's pads and value are
+	// attributes; from 11 they are inputs.
+	"Clip": {minIn: 1, maxIn: 3, attrs: map[string]int64{"min": attrFloat, "max": attrFloat}},
+	"Pad":  {minIn: 1, maxIn: 3, attrs: map[string]int64{"mode": attrString, "pads": attrInts, "value": attrFloat}},
 }
+
+// emptyOptional lists the operators whose optional inputs may be named ""
+// to skip one (Clip(x, "", max)): the compiled backend reads such a gap as
+// absent; gorgonnx runs none of them.
+var emptyOptional = map[string]bool{"Clip": true, "Pad": true, "Slice": true}
 
 // SupportedOperators lists the operators Check accepts, sorted.
 func SupportedOperators() []string {
@@ -93,6 +107,11 @@ var gorgonnxGaps = map[string]string{
 	"Conv with auto_pad SAME_LOWER":                        "onnx-go computes only SAME_UPPER padding",
 	"MaxPool with auto_pad SAME_LOWER":                     "onnx-go computes only SAME_UPPER padding",
 	"Softmax at opset 13 over an axis other than the last": "onnx-go normalises over every axis from the given one on, as before opset 13",
+	"Shape":  "onnx-go has no Shape; export with a fixed batch or flatten with Flatten",
+	"Gather": "onnx-go has no Gather",
+	"Slice":  "onnx-go has no Slice",
+	"Clip":   "onnx-go has no Clip",
+	"Pad":    "onnx-go has no Pad",
 }
 
 // gorgonnxRefusal joins the reasons for gaps into one sentence.
@@ -193,6 +212,44 @@ func checkNode(n *node, i int, opset int64, lim Limits, gaps map[string]bool) (i
 				return 0, err
 			}
 		}
+	case "Shape", "Gather":
+		gaps[n.opType] = true
+	case "Slice":
+		if opset < 10 {
+			return 0, invalidf("node %s: Slice before opset 10 (starts and ends as attributes) is not supported; export with opset 10 or later", name)
+		}
+		if len(n.inputs) < 3 {
+			return 0, invalidf("node %s: Slice needs its starts and ends inputs", name)
+		}
+		gaps["Slice"] = true
+	case "Clip":
+		if opset < 11 && len(n.inputs) > 1 {
+			return 0, invalidf("node %s: before opset 11 Clip takes its bounds as attributes, not inputs", name)
+		}
+		if opset >= 11 && (attrs["min"] != nil || attrs["max"] != nil) {
+			return 0, invalidf("node %s: from opset 11 Clip takes its bounds as inputs, not attributes", name)
+		}
+		gaps["Clip"] = true
+	case "Pad":
+		if a := attrs["mode"]; a != nil && a.s != "constant" && a.s != "reflect" && a.s != "edge" {
+			return 0, invalidf("node %s: Pad mode %q is not supported; use constant, reflect or edge", name, a.s)
+		}
+		if opset < 11 {
+			if len(n.inputs) > 1 {
+				return 0, invalidf("node %s: before opset 11 Pad takes its pads as an attribute, not an input", name)
+			}
+			if attrs["pads"] == nil {
+				return 0, invalidf("node %s has no pads attribute", name)
+			}
+		} else {
+			if attrs["pads"] != nil || attrs["value"] != nil {
+				return 0, invalidf("node %s: from opset 11 Pad takes its pads and value as inputs, not attributes", name)
+			}
+			if len(n.inputs) < 2 || n.inputs[1] == "" {
+				return 0, invalidf("node %s has no pads input", name)
+			}
+		}
+		gaps["Pad"] = true
 	case "Dropout":
 		// Opset 12 moved ratio from an attribute to an input and added
 		// training_mode; both backends run inference, so the output is the

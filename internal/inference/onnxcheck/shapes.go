@@ -18,11 +18,14 @@ func inferShapes(g *graph, order []int, inputs []TensorSpec, opset int64, lim Li
 	s := &shapes{
 		dims:   map[string][]int64{},
 		consts: map[string][]int64{},
+		fixed:  map[string]bool{},
+		shaped: map[string]bool{},
 		lim:    lim,
 		gaps:   gaps,
 	}
 	for _, t := range g.initializers {
 		s.dims[t.name] = slices.Clone(t.dims)
+		s.fixed[t.name] = true
 		if t.dataType == dtInt64 {
 			if v, ok := int64Values(&t); ok {
 				s.consts[t.name] = v
@@ -53,6 +56,9 @@ func inferShapes(g *graph, order []int, inputs []TensorSpec, opset int64, lim Li
 	}
 	outs := make([][]int64, len(g.outputs))
 	for i, o := range g.outputs {
+		if s.shaped[o.name] {
+			return 0, nil, invalidf("output %q is an INT64 shape computed by Shape; only FLOAT outputs are supported", o.name)
+		}
 		outs[i] = s.dims[o.name]
 	}
 	return s.work, outs, nil
@@ -61,10 +67,14 @@ func inferShapes(g *graph, order []int, inputs []TensorSpec, opset int64, lim Li
 type shapes struct {
 	dims   map[string][]int64
 	consts map[string][]int64 // values of small INT64 tensors
-	lim    Limits
-	total  int64
-	work   int64
-	gaps   map[string]bool // Report.GorgonnxUnsupported, for gaps that depend on shapes
+	// fixed marks initializers and Constant outputs; shaped marks the
+	// INT64 values computed from input shapes (Shape and what follows it),
+	// whose consts hold their value at batch 1.
+	fixed, shaped map[string]bool
+	lim           Limits
+	total         int64
+	work          int64
+	gaps          map[string]bool // Report.GorgonnxUnsupported, for gaps that depend on shapes
 }
 
 // int64Values decodes a small INT64 initializer or constant.
@@ -83,7 +93,73 @@ func int64Values(t *tensor) ([]int64, bool) {
 	return t.ints, int64(len(t.ints)) == n
 }
 
+// readsShape reports whether input i of op may be a shape computed at run
+// time: the compiled backend computes those values per batch only for these
+// readers.
+func readsShape(op string, i int) bool {
+	switch op {
+	case "Gather", "Slice", "Squeeze", "Unsqueeze":
+		return i == 0
+	case "Concat":
+		return true
+	case "Reshape":
+		return i == 1
+	}
+	return false
+}
+
 func (s *shapes) node(n *node, opset int64) ([]int64, error) {
+	for i, name := range n.inputs {
+		if s.shaped[name] && !readsShape(n.opType, i) {
+			return nil, invalidf("%s reads %q, a shape computed at run time; only Gather, Slice, Squeeze, Unsqueeze, Concat and Reshape's shape may", n.opType, name)
+		}
+	}
+	out, err := s.nodeShape(n, opset)
+	if err != nil || len(n.inputs) == 0 {
+		return out, err
+	}
+	// INT64 values pass through these at batch 1, so that a Reshape to
+	// Concat(Unsqueeze(Gather(Shape(x), 0)), [-1]) still has its shape
+	// inferred.
+	y := n.outputs[0]
+	switch n.opType {
+	case "Squeeze", "Unsqueeze":
+		if v, ok := s.consts[n.inputs[0]]; ok {
+			s.consts[y], s.shaped[y] = v, s.shaped[n.inputs[0]]
+		}
+	case "Concat":
+		var v []int64
+		shaped := false
+		for _, name := range n.inputs {
+			c, ok := s.consts[name]
+			if !ok {
+				return out, nil
+			}
+			v, shaped = append(v, c...), shaped || s.shaped[name]
+		}
+		// Along axis 0 row-major data concatenates as is.
+		if a := n.attrs; len(out) > 0 {
+			for i := range a {
+				if a[i].name == "axis" && (a[i].i == 0 || a[i].i == -int64(len(out))) {
+					s.consts[y], s.shaped[y] = v, shaped
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// intValues returns a small INT64 tensor's values, refusing anything
+// else with the reason.
+func (s *shapes) intValues(op, what, name string) ([]int64, error) {
+	v, ok := s.consts[name]
+	if !ok {
+		return nil, invalidf("%s's %s %q must be INT64: a shape from Shape, or a small initializer or constant", op, what, name)
+	}
+	return v, nil
+}
+
+func (s *shapes) nodeShape(n *node, opset int64) ([]int64, error) {
 	in := make([][]int64, len(n.inputs))
 	for i, name := range n.inputs {
 		in[i] = s.dims[name]
@@ -259,7 +335,64 @@ func (s *shapes) node(n *node, opset int64) ([]int64, error) {
 			}
 		}
 		return out, nil
+	case "Shape":
+		x := in[0]
+		clamp := func(i int64) int64 {
+			if i < 0 {
+				i += int64(len(x))
+			}
+			return min(max(i, 0), int64(len(x)))
+		}
+		start, end := clamp(intAttr("start", 0)), clamp(intAttr("end", int64(len(x))))
+		v := []int64{}
+		if start < end {
+			v = slices.Clone(x[start:end])
+		}
+		s.consts[n.outputs[0]], s.shaped[n.outputs[0]] = v, true
+		return []int64{int64(len(v))}, nil
+	case "Gather":
+		data, err := s.intValues("Gather", "data", n.inputs[0])
+		if err != nil {
+			return nil, err
+		}
+		idx, err := s.intValues("Gather", "indices", n.inputs[1])
+		if err != nil {
+			return nil, err
+		}
+		if len(in[0]) != 1 || len(in[1]) > 1 {
+			return nil, invalidf("Gather of %s by indices %s; only a 1-D shape by a scalar or vector is supported", dimsString(in[0]), dimsString(in[1]))
+		}
+		if axis := intAttr("axis", 0); axis != 0 && axis != -1 {
+			return nil, invalidf("Gather along axis %d of a 1-D shape", axis)
+		}
+		v := make([]int64, len(idx))
+		for i, j := range idx {
+			if j < 0 {
+				j += int64(len(data))
+			}
+			if j < 0 || j >= int64(len(data)) {
+				return nil, invalidf("Gather index %d is out of range for %d values", idx[i], len(data))
+			}
+			v[i] = data[j]
+		}
+		s.consts[n.outputs[0]], s.shaped[n.outputs[0]] = v, s.shaped[n.inputs[0]]
+		return slices.Clone(in[1]), nil
+	case "Slice":
+		return s.slice(n, in)
+	case "Clip":
+		if _, isInt := s.consts[n.inputs[0]]; isInt {
+			return nil, invalidf("Clip of INT64 values is not supported")
+		}
+		for _, name := range n.inputs[1:] {
+			if err := s.constScalar("Clip's bound", name); err != nil {
+				return nil, err
+			}
+		}
+		return in[0], nil
+	case "Pad":
+		return s.pad(n, in, attrs)
 	case "Constant":
+		s.fixed[n.outputs[0]] = true
 		t := attrs["value"].t
 		if t.dataType == dtInt64 {
 			if v, ok := int64Values(t); ok {
@@ -301,6 +434,121 @@ func (s *shapes) axes(n *node, attrs map[string]*attribute) ([]int64, error) {
 		return nil, invalidf("%s's axes %q must be a small INT64 initializer or constant", n.opType, n.inputs[1])
 	}
 	return v, nil
+}
+
+// constScalar refuses a value that is not a one-element initializer or
+// constant; "" (an optional input left out) passes.
+func (s *shapes) constScalar(what, name string) error {
+	if name == "" {
+		return nil
+	}
+	if !s.fixed[name] {
+		return invalidf("%s %q must be an initializer or constant", what, name)
+	}
+	if e, _ := numElements(s.dims[name]); e != 1 {
+		return invalidf("%s %q has shape %s; want a scalar", what, name, dimsString(s.dims[name]))
+	}
+	return nil
+}
+
+// slice is Slice (opset 10 on) of a 1-D INT64 shape along its one axis,
+// with constant starts, ends, axes and steps.
+func (s *shapes) slice(n *node, in [][]int64) ([]int64, error) {
+	data, err := s.intValues("Slice", "data", n.inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(in[0]) != 1 {
+		return nil, invalidf("Slice of %s; only a 1-D shape is supported", dimsString(in[0]))
+	}
+	args := make([][]int64, 4) // starts, ends, axes, steps
+	for i := range args {
+		if i+1 >= len(n.inputs) || n.inputs[i+1] == "" {
+			continue
+		}
+		what := [...]string{"starts", "ends", "axes", "steps"}[i]
+		if args[i], err = s.intValues("Slice", what, n.inputs[i+1]); err != nil {
+			return nil, err
+		}
+		if len(args[i]) != 1 {
+			return nil, invalidf("Slice's %s %v; a 1-D shape takes one value", what, args[i])
+		}
+	}
+	if args[2] != nil && args[2][0] != 0 && args[2][0] != -1 {
+		return nil, invalidf("Slice along axis %d of a 1-D shape", args[2][0])
+	}
+	step := int64(1)
+	if args[3] != nil {
+		step = args[3][0]
+	}
+	if step == 0 {
+		return nil, invalidf("Slice with step 0")
+	}
+	size := int64(len(data))
+	start, end := args[0][0], args[1][0]
+	if start < 0 {
+		start += size
+	}
+	if end < 0 {
+		end += size
+	}
+	v := []int64{}
+	if step > 0 {
+		start, end = min(max(start, 0), size), min(max(end, 0), size)
+		for i := start; i < end; i += step {
+			v = append(v, data[i])
+		}
+	} else {
+		start, end = min(max(start, 0), size-1), min(max(end, -1), size-1)
+		for i := start; i > end; i += step {
+			v = append(v, data[i])
+		}
+	}
+	s.consts[n.outputs[0]], s.shaped[n.outputs[0]] = v, s.shaped[n.inputs[0]]
+	return []int64{int64(len(v))}, nil
+}
+
+// pad is Pad's output shape; checkNode has vetted the mode and where the
+// pads come from.
+func (s *shapes) pad(n *node, in [][]int64, attrs map[string]*attribute) ([]int64, error) {
+	if _, isInt := s.consts[n.inputs[0]]; isInt {
+		return nil, invalidf("Pad of INT64 values is not supported")
+	}
+	var pads []int64
+	if a := attrs["pads"]; a != nil {
+		pads = a.ints
+	} else {
+		v, ok := s.consts[n.inputs[1]]
+		if !ok || s.shaped[n.inputs[1]] {
+			return nil, invalidf("Pad's pads %q must be a small INT64 initializer or constant", n.inputs[1])
+		}
+		pads = v
+	}
+	if len(n.inputs) == 3 {
+		if err := s.constScalar("Pad's constant value", n.inputs[2]); err != nil {
+			return nil, err
+		}
+	}
+	x := in[0]
+	if len(pads) != 2*len(x) {
+		return nil, invalidf("Pad has %d pads for a rank-%d input; want %d", len(pads), len(x), 2*len(x))
+	}
+	reflect := attrs["mode"] != nil && attrs["mode"].s == "reflect"
+	out := slices.Clone(x)
+	for d := range x {
+		begin, end := pads[d], pads[len(x)+d]
+		if begin < 0 || end < 0 {
+			return nil, invalidf("Pad with negative pads %v (cropping) is not supported", pads)
+		}
+		if begin > 1<<20 || end > 1<<20 {
+			return nil, invalidf("Pad's padding %d is out of range", max(begin, end))
+		}
+		if reflect && (begin >= x[d] || end >= x[d]) {
+			return nil, invalidf("Pad reflect by %d and %d on an axis of size %d; reflect pads must be smaller than the axis", begin, end, x[d])
+		}
+		out[d] += begin + end
+	}
+	return out, nil
 }
 
 func (s *shapes) addWork(factors ...int64) {
