@@ -150,6 +150,9 @@ const (
 	gorgoSqueeze13 = "onnx-go reads Squeeze/Unsqueeze axes as an attribute, as in opset 12"
 	gorgoDropout12 = "onnx-go's Dropout takes exactly one input and has one output"
 	gorgoSameLower = "onnx-go computes only SAME_UPPER padding"
+	gorgoShape     = "onnx-go has no Shape, Gather or Slice"
+	gorgoClip      = "onnx-go has no Clip"
+	gorgoPad       = "onnx-go has no Pad"
 
 	// Forms the pre-parse admits for gorgonnx that gorgonnx refuses at the
 	// trial run (so the engine refuses the model or serves it compiled)...
@@ -563,6 +566,67 @@ func RefModels() []RefModel {
 		y := b.node("Tanh", []string{u})
 		b.output(y, "y")
 		add(b, "Squeeze and Unsqueeze opset 13 (axes input, unsorted with a negative axis): [N,1,5] → [N,5] → [N,1,5,1]", gorgoSqueeze13, in("x", -1, 1, 1, 5))
+	}
+
+	// PyTorch's exports of ReLU6, x.view(x.size(0), -1) with a dynamic
+	// batch, and F.pad.
+	{
+		b := newRef("view_head", 13)
+		x := b.input("x", 3, 8, 8)
+		c := b.node("Conv", []string{x, b.weights(0.5, 6, 3, 3, 3), b.weights(1, 6)}, Ints("kernel_shape", 3, 3), Ints("pads", 1, 1, 1, 1))
+		r := b.node("Clip", []string{c, b.floats(nil, []float32{0}), b.floats(nil, []float32{6})})
+		p := b.node("GlobalAveragePool", []string{r})
+		s := b.node("Shape", []string{p})
+		zero := b.fresh("i")
+		b.g.Initializers = append(b.g.Initializers, Tensor{Name: zero, DataType: Int64, Int64s: []int64{0}})
+		n := b.node("Gather", []string{s, zero}, Int("axis", 0))
+		u := b.node("Unsqueeze", []string{n, b.ints(0)})
+		t := b.node("Concat", []string{u, b.ints(-1)}, Int("axis", 0))
+		f := b.node("Reshape", []string{p, t})
+		y := b.node("Gemm", []string{f, b.weights(0.5, 5, 6), b.weights(0.2, 5)}, Int("transB", 1))
+		b.output(y, "y")
+		add(b, "a PyTorch head: Conv → Clip(0, 6) as inputs (ReLU6) → GlobalAveragePool → x.view(x.size(0), -1) as Shape → Gather(scalar 0) → Unsqueeze → Concat with [-1] → Reshape → Gemm", gorgoShape+"; "+gorgoClip+"; "+gorgoGemm+"; "+gorgoSqueeze13, in("x", -2, 2, 3, 8, 8))
+	}
+	{
+		b := newRef("view_slice_clip11", 11)
+		x := b.input("x", 2, 3, 4)
+		r := b.node("Clip", []string{x, "", b.floats(nil, []float32{0.5})})
+		s := b.node("Shape", []string{r})
+		n := b.node("Slice", []string{s, b.ints(0), b.ints(1)})
+		w := b.node("Slice", []string{s, b.ints(-1), b.ints(1 << 40), b.ints(0), b.ints(1)})
+		t := b.node("Concat", []string{n, b.ints(-1), w}, Int("axis", 0))
+		y := b.node("Reshape", []string{r, t})
+		b.output(y, "y")
+		add(b, "Clip opset 11 with min left empty (\"\") and a max input; Reshape to Concat(Slice(Shape, 0:1), [-1], Slice(Shape, -1:, axes [0], steps [1])): [N,2,3,4] → [N,6,4]", gorgoShape+"; "+gorgoClip, in("x", -1, 1, 2, 3, 4))
+	}
+	{
+		b := newRef("clip6_attrs", 9)
+		x := b.input("x", 3, 4)
+		y := b.node("Clip", []string{x}, F("min", -0.5), F("max", 0.25))
+		b.output(y, "y")
+		add(b, "Clip opset 9 with min and max attributes", gorgoClip, in("x", -1, 1, 3, 4))
+	}
+	{
+		b := newRef("pad_constant", 13)
+		x := b.input("x", 2, 3, 4)
+		y := b.node("Pad", []string{x, b.ints(0, 1, 2, 0, 0, 0, 1, 3), b.floats(nil, []float32{-0.5})})
+		b.output(y, "y")
+		add(b, "Pad constant mode (pads and constant_value inputs), asymmetric on C, H and W of NCHW", gorgoPad, in("x", -1, 1, 2, 3, 4))
+	}
+	{
+		b := newRef("pad_reflect", 13)
+		x := b.input("x", 2, 4, 5)
+		y := b.node("Pad", []string{x, b.ints(0, 0, 3, 1, 0, 0, 1, 4)}, S("mode", "reflect"))
+		b.output(y, "y")
+		add(b, "Pad reflect mode on H and W (pads up to the axis size less one)", gorgoPad, in("x", -1, 1, 2, 4, 5))
+	}
+	{
+		b := newRef("pad_edge_attrs", 10)
+		x := b.input("x", 3, 4)
+		p := b.node("Pad", []string{x}, S("mode", "edge"), Ints("pads", 0, 2, 1, 0, 1, 3))
+		y := b.node("Pad", []string{p}, Ints("pads", 0, 1, 0, 0, 0, 2), F("value", 1.5))
+		b.output(y, "y")
+		add(b, "Pad opset 10 (pads, mode and value attributes): edge mode, then constant 1.5 with the default mode", gorgoPad, in("x", -1, 1, 3, 4))
 	}
 	return ms
 }
