@@ -285,3 +285,66 @@ func TestViewChainAnyBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestShapeValueForms reshapes x [N,2,3,4] to targets built from its
+// shape in the other ways exporters write them, at batch 1 and 5.
+func TestShapeValueForms(t *testing.T) {
+	i64 := func(name string, v ...int64) onnxtest.Tensor {
+		return onnxtest.Tensor{Name: name, Dims: []int64{int64(len(v))}, DataType: onnxtest.Int64, Int64s: v}
+	}
+	model := func(opset int64, nodes ...onnxtest.Node) []byte {
+		nodes = append([]onnxtest.Node{{Op: "Shape", In: []string{"x"}, Out: []string{"s"}}}, nodes...)
+		nodes = append(nodes, onnxtest.Node{Op: "Reshape", In: []string{"x", "target"}, Out: []string{"y"}})
+		return onnxtest.Model{Opset: opset, Graph: onnxtest.Graph{
+			Nodes: nodes,
+			Initializers: []onnxtest.Tensor{i64("rest", -1), i64("zero", 0), i64("minus2", -2), i64("big", 100),
+				i64("huge", math.MaxInt64), i64("one", 1), i64("two", 2), i64("last2", 2, 3)},
+			Inputs:  []onnxtest.Value{{Name: "x", Elem: onnxtest.Float, Dims: []int64{-1, 2, 3, 4}}},
+			Outputs: []onnxtest.Value{{Name: "y", Elem: onnxtest.Float, NoShape: true}},
+		}}.Marshal()
+	}
+	axis0 := []onnxtest.Attr{onnxtest.Int("axis", 0)}
+	tests := []struct {
+		name  string
+		model []byte
+		want  func(n int) []int
+	}{
+		{"Slice of the last two dimensions", model(13,
+			onnxtest.Node{Op: "Slice", In: []string{"s", "minus2", "big"}, Out: []string{"hw"}},
+			onnxtest.Node{Op: "Concat", In: []string{"rest", "hw"}, Out: []string{"target"}, Attrs: axis0}),
+			func(n int) []int { return []int{2 * n, 3, 4} }},
+		{"Slice by a huge step", model(13,
+			onnxtest.Node{Op: "Slice", In: []string{"s", "zero", "big", "", "huge"}, Out: []string{"b"}},
+			onnxtest.Node{Op: "Concat", In: []string{"b", "rest"}, Out: []string{"target"}, Attrs: axis0}),
+			func(n int) []int { return []int{n, 24} }},
+		{"Slice backwards", model(13,
+			onnxtest.Node{Op: "Slice", In: []string{"s", "big", "one", "zero", "rest"}, Out: []string{"wh"}},
+			onnxtest.Node{Op: "Concat", In: []string{"rest", "wh"}, Out: []string{"target"}, Attrs: axis0}),
+			func(n int) []int { return []int{2 * n, 4, 3} }},
+		{"Gather of a vector and Squeeze of Unsqueeze", model(13,
+			onnxtest.Node{Op: "Gather", In: []string{"s", "last2"}, Out: []string{"hw"}},
+			onnxtest.Node{Op: "Unsqueeze", In: []string{"hw", "zero"}, Out: []string{"u"}},
+			onnxtest.Node{Op: "Squeeze", In: []string{"u", "zero"}, Out: []string{"v"}},
+			onnxtest.Node{Op: "Concat", In: []string{"rest", "v"}, Out: []string{"target"}, Attrs: axis0}),
+			func(n int) []int { return []int{2 * n, 3, 4} }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := compile(t, tc.model, 13, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inst := p.NewInstance()
+			for _, n := range []int{1, 5} {
+				x := randoms(rand.New(rand.NewPCG(1, uint64(n))), n*24)
+				out, err := inst.Run(context.Background(), [][]int{{n, 2, 3, 4}}, [][]float32{x})
+				if err != nil {
+					t.Fatalf("batch %d: %v", n, err)
+				}
+				if want := tc.want(n); !slices.Equal(out[0].Shape, want) || !slices.Equal(out[0].Data, x) {
+					t.Fatalf("batch %d: got shape %v, want %v (data kept: %t)", n, out[0].Shape, want, slices.Equal(out[0].Data, x))
+				}
+			}
+		})
+	}
+}

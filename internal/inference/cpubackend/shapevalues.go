@@ -220,7 +220,8 @@ func (s *sliceOp) eval(shapes [][]int, vals [][]int64) ([]int, []int64, error) {
 	var v []int64
 	if step > 0 {
 		start, end = min(max(start, 0), n), min(max(end, 0), n)
-		for i := start; i < end; i += step {
+		// Capping the step keeps i += step from overflowing for a huge step.
+		for i := start; i < end; i += min(step, end-i) {
 			v = append(v, data[i])
 		}
 	} else {

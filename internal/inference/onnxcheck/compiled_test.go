@@ -2,6 +2,7 @@ package onnxcheck_test
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -154,6 +155,18 @@ func TestCheckAcceptsCompiledBackendForms(t *testing.T) {
 			Outputs:      []onnxtest.Value{{Name: "y", Elem: onnxtest.Float}},
 		}}.Marshal(),
 			[]int{2, 3, 4}, 0, []string{"Shape", "Slice"}},
+		{"Slice of a shape by a huge step", onnxtest.Model{Opset: 13, Graph: onnxtest.Graph{
+			Nodes: []onnxtest.Node{
+				{Op: "Shape", In: []string{"x"}, Out: []string{"s"}},
+				{Op: "Slice", In: []string{"s", "start", "end", "", "step"}, Out: []string{"n"}},
+				{Op: "Concat", In: []string{"n", "rest"}, Out: []string{"target"}, Attrs: []onnxtest.Attr{onnxtest.Int("axis", 0)}},
+				{Op: "Reshape", In: []string{"x", "target"}, Out: []string{"y"}},
+			},
+			Initializers: []onnxtest.Tensor{int64s("start", 0), int64s("end", 100), int64s("step", math.MaxInt64), int64s("rest", -1)},
+			Inputs:       []onnxtest.Value{{Name: "x", Elem: onnxtest.Float, Dims: []int64{-1, 2, 3, 4}}},
+			Outputs:      []onnxtest.Value{{Name: "y", Elem: onnxtest.Float}},
+		}}.Marshal(),
+			[]int{1, 24}, 0, []string{"Shape", "Slice"}},
 		{"Clip with min left empty", oneNode(13, []int64{1, 4},
 			onnxtest.Node{Op: "Clip", In: []string{"x", "", "hi"}},
 			onnxtest.FloatTensor("hi", nil, []float32{6})),
@@ -334,6 +347,9 @@ func TestCheckRefusesCompiledBackendForms(t *testing.T) {
 		{"Slice along axis 1", shapeChain(onnxtest.Node{Op: "Slice", In: []string{"s", "ax", "ax", "ax"}, Out: []string{"t"}},
 			onnxtest.Node{Op: "Reshape", In: []string{"x", "t"}, Out: []string{"y"}}),
 			"Slice along axis 1 of a 1-D shape"},
+		{"Slice without starts", shapeChain(onnxtest.Node{Op: "Slice", In: []string{"s", "", "ax"}, Out: []string{"t"}},
+			onnxtest.Node{Op: "Reshape", In: []string{"x", "t"}, Out: []string{"y"}}),
+			"Slice needs its starts and ends"},
 		{"Clip bounds as attributes at opset 11", oneNode(11, []int64{1, 4},
 			onnxtest.Node{Op: "Clip", In: []string{"x"}, Attrs: []onnxtest.Attr{float("min", 0)}}),
 			"from opset 11 Clip takes its bounds as inputs, not attributes"},

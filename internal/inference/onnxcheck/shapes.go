@@ -129,20 +129,16 @@ func (s *shapes) node(n *node, opset int64) ([]int64, error) {
 		}
 	case "Concat":
 		var v []int64
-		shaped := false
+		known := true
 		for _, name := range n.inputs {
 			c, ok := s.consts[name]
-			if !ok {
-				return out, nil
-			}
-			v, shaped = append(v, c...), shaped || s.shaped[name]
+			v, known = append(v, c...), known && ok
+			s.shaped[y] = s.shaped[y] || s.shaped[name]
 		}
 		// Along axis 0 row-major data concatenates as is.
-		if a := n.attrs; len(out) > 0 {
-			for i := range a {
-				if a[i].name == "axis" && (a[i].i == 0 || a[i].i == -int64(len(out))) {
-					s.consts[y], s.shaped[y] = v, shaped
-				}
+		for _, a := range n.attrs {
+			if known && a.name == "axis" && len(out) > 0 && (a.i == 0 || a.i == -int64(len(out))) {
+				s.consts[y] = v
 			}
 		}
 	}
@@ -474,6 +470,9 @@ func (s *shapes) slice(n *node, in [][]int64) ([]int64, error) {
 			return nil, invalidf("Slice's %s %v; a 1-D shape takes one value", what, args[i])
 		}
 	}
+	if args[0] == nil || args[1] == nil {
+		return nil, invalidf("Slice needs its starts and ends")
+	}
 	if args[2] != nil && args[2][0] != 0 && args[2][0] != -1 {
 		return nil, invalidf("Slice along axis %d of a 1-D shape", args[2][0])
 	}
@@ -495,7 +494,8 @@ func (s *shapes) slice(n *node, in [][]int64) ([]int64, error) {
 	v := []int64{}
 	if step > 0 {
 		start, end = min(max(start, 0), size), min(max(end, 0), size)
-		for i := start; i < end; i += step {
+		// Capping the step keeps i += step from overflowing for a huge step.
+		for i := start; i < end; i += min(step, end-i) {
 			v = append(v, data[i])
 		}
 	} else {
