@@ -25,7 +25,8 @@ func FuzzLoad(f *testing.F) {
 	concat.Graph.Outputs[0].Dims = []int64{1, 6}
 	f.Add(concat.Marshal())
 	// Operator forms only the compiled backend serves, from the reference set.
-	for _, name := range []string{"gemm_transb_alpha_beta", "conv_depthwise", "avgpool_include_pad", "squeeze13_input", "conv_bn_relu_head", "matmul_3d"} {
+	for _, name := range []string{"gemm_transb_alpha_beta", "conv_depthwise", "avgpool_include_pad", "squeeze13_input", "conv_bn_relu_head", "matmul_3d",
+		"view_head", "view_slice_clip11", "pad_reflect", "pad_edge_attrs"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "reference", name, "model.onnx"))
 		if err != nil {
 			f.Fatal(err)
