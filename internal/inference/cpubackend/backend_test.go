@@ -282,6 +282,67 @@ func TestPad(t *testing.T) {
 	}
 }
 
+// TestPoolCeilMode checks ceil_mode's window count and count_include_pad's
+// divisor by hand; the reference set checks the same against ONNX Runtime.
+func TestPoolCeilMode(t *testing.T) {
+	ints, int1 := onnxtest.Ints, onnxtest.Int
+	pool := func(op string, side int64, attrs ...onnxtest.Attr) []byte {
+		return onnxtest.Model{Opset: 13, Graph: onnxtest.Graph{
+			Nodes:   []onnxtest.Node{{Op: op, In: []string{"x"}, Out: []string{"y"}, Attrs: attrs}},
+			Inputs:  []onnxtest.Value{onnxtest.FloatValue("x", 1, 1, side, side)},
+			Outputs: []onnxtest.Value{{Name: "y", Elem: onnxtest.Float, NoShape: true}},
+		}}.Marshal()
+	}
+	nine := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9} // [3,3]
+	ones := slices.Repeat([]float32{1}, 16)      // [4,4]
+	// 3x3 windows, strides 2, pads 1 over 4 ones: the windows start at -1, 1
+	// and 3, the last running one past the padding. Per axis they hold 2, 3
+	// and 1 input elements and 3, 3 and 2 padded positions.
+	in, padded := []float32{2, 3, 1}, []float32{3, 3, 2}
+	var includeOnes []float32
+	for i := range 3 {
+		for j := range 3 {
+			includeOnes = append(includeOnes, in[i]*in[j]/(padded[i]*padded[j]))
+		}
+	}
+	tests := []struct {
+		name      string
+		model     []byte
+		x         []float32
+		wantShape []int
+		want      []float32
+	}{
+		{"MaxPool keeps the partial windows", pool("MaxPool", 3, ints("kernel_shape", 2, 2), ints("strides", 2, 2), int1("ceil_mode", 1)),
+			nine, []int{1, 1, 2, 2}, []float32{5, 6, 8, 9}},
+		{"AveragePool count_include_pad ignores positions past the input", pool("AveragePool", 3, ints("kernel_shape", 2, 2), ints("strides", 2, 2), int1("ceil_mode", 1), int1("count_include_pad", 1)),
+			nine, []int{1, 1, 2, 2}, []float32{3, 4.5, 7.5, 9}},
+		{"AveragePool drops a window that would start in the padding", pool("AveragePool", 3, ints("kernel_shape", 2, 2), ints("strides", 2, 2), ints("pads", 1, 1, 1, 1), int1("ceil_mode", 1), int1("count_include_pad", 1)),
+			nine, []int{1, 1, 2, 2}, []float32{0.25, 1.25, 2.75, 7}},
+		{"AveragePool count_include_pad counts the padding, not past it", pool("AveragePool", 4, ints("kernel_shape", 3, 3), ints("strides", 2, 2), ints("pads", 1, 1, 1, 1), int1("ceil_mode", 1), int1("count_include_pad", 1)),
+			ones, []int{1, 1, 3, 3}, includeOnes},
+		{"AveragePool without count_include_pad averages the input only", pool("AveragePool", 4, ints("kernel_shape", 3, 3), ints("strides", 2, 2), ints("pads", 1, 1, 1, 1), int1("ceil_mode", 1)),
+			ones, []int{1, 1, 3, 3}, slices.Repeat([]float32{1}, 9)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			side := int(math.Sqrt(float64(len(tc.x)))) // every x is square
+			for _, set := range kernels.Available() {
+				got, shape := runPlan(t, tc.model, 13, set, tc.x, []int{1, 1, side, side})
+				if !slices.Equal(shape, tc.wantShape) || !slices.Equal(got, tc.want) {
+					t.Fatalf("%s: got %v %v, want %v %v", set.Name(), shape, got, tc.wantShape, tc.want)
+				}
+			}
+		})
+	}
+	valid := pool("MaxPool", 3, ints("kernel_shape", 2, 2), int1("ceil_mode", 1), onnxtest.S("auto_pad", "VALID"))
+	if _, err := compile(t, valid, 13, nil); !errors.Is(err, cpubackend.ErrUnsupported) {
+		t.Errorf("ceil_mode with auto_pad VALID: got %v, want ErrUnsupported", err)
+	}
+	if _, err := compile(t, pool("MaxPool", 3, ints("kernel_shape", 2, 2), int1("ceil_mode", 2)), 13, nil); err == nil {
+		t.Errorf("ceil_mode 2: compiled, want an error")
+	}
+}
+
 // TestShapeValuesOnlyFeedShapes checks that a shape value is refused
 // wherever it would be read as data, and Gather where it reads floats.
 func TestShapeValuesOnlyFeedShapes(t *testing.T) {

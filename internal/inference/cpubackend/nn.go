@@ -46,7 +46,8 @@ func (a activation) epilogue(ep kernels.Epilogue) kernels.Epilogue {
 // window is the geometry of a 2-D convolution or pooling over one plane.
 type window struct {
 	kh, kw, sh, sw, dh, dw int
-	top, left              int // leading padding; trailing padding is implied by oh, ow
+	top, left              int // leading padding
+	bottom, right          int // trailing padding; ceil_mode windows may reach past it
 	h, w, oh, ow           int
 }
 
@@ -54,6 +55,8 @@ type window struct {
 type windowAttrs struct {
 	kernel, strides, dilations, pads []int64
 	autoPad                          string
+	// ceil is pooling's ceil_mode: a partial last window counts too.
+	ceil bool
 }
 
 func readWindow(a attrs, kernel []int64) (windowAttrs, error) {
@@ -101,10 +104,9 @@ func (wa windowAttrs) over(h, w int) (window, error) {
 		dh: int(wa.dilations[0]), dw: int(wa.dilations[1]), h: h, w: w,
 	}
 	ekh, ekw := (wd.kh-1)*wd.dh+1, (wd.kw-1)*wd.dw+1
-	var bottom, right int
 	switch wa.autoPad {
 	case "", "NOTSET":
-		wd.top, wd.left, bottom, right = int(wa.pads[0]), int(wa.pads[1]), int(wa.pads[2]), int(wa.pads[3])
+		wd.top, wd.left, wd.bottom, wd.right = int(wa.pads[0]), int(wa.pads[1]), int(wa.pads[2]), int(wa.pads[3])
 	case "VALID":
 	case "SAME_UPPER", "SAME_LOWER":
 		same := func(in, s, ek int) (int, int) {
@@ -115,15 +117,31 @@ func (wa windowAttrs) over(h, w int) (window, error) {
 			}
 			return total - total/2, total / 2
 		}
-		wd.top, bottom = same(h, wd.sh, ekh)
-		wd.left, right = same(w, wd.sw, ekw)
+		wd.top, wd.bottom = same(h, wd.sh, ekh)
+		wd.left, wd.right = same(w, wd.sw, ekw)
 	}
-	if h+wd.top+bottom < ekh || w+wd.left+right < ekw {
+	if h+wd.top+wd.bottom < ekh || w+wd.left+wd.right < ekw {
 		return wd, fmt.Errorf("window larger than the padded input %dx%d", h, w)
 	}
-	wd.oh = (h+wd.top+bottom-ekh)/wd.sh + 1
-	wd.ow = (w+wd.left+right-ekw)/wd.sw + 1
+	wd.oh = outSize(h, wd.top, wd.bottom, ekh, wd.sh, wa.ceil)
+	wd.ow = outSize(w, wd.left, wd.right, ekw, wd.sw, wa.ceil)
 	return wd, nil
+}
+
+// outSize is the number of windows of extent ek and stride s along an axis
+// of n elements padded by lead and trail. With ceil a last window that
+// runs past the padding counts, unless it would start in the trailing
+// padding and so see no input: ONNX Runtime and PyTorch drop that one.
+func outSize(n, lead, trail, ek, s int, ceil bool) int {
+	span := n + lead + trail - ek
+	if !ceil {
+		return span/s + 1
+	}
+	out := (span+s-1)/s + 1
+	if (out-1)*s >= n+lead {
+		out--
+	}
+	return out
 }
 
 // convOp is a 2-D convolution lowered to GEMM: out[m, p] = W[m, k]·B[k, p]
@@ -704,12 +722,21 @@ func newPool(name string, a attrs) (op, error) {
 	if kernel == nil {
 		return nil, fmt.Errorf("%s without kernel_shape", name)
 	}
-	if c, err := a.int("ceil_mode", 0); err != nil || c != 0 {
-		return nil, unsupported("%s with ceil_mode", name)
+	c, err := a.int("ceil_mode", 0)
+	if err != nil {
+		return nil, err
+	}
+	if c != 0 && c != 1 {
+		return nil, fmt.Errorf("%s ceil_mode %d is neither 0 nor 1", name, c)
 	}
 	wa, err := readWindow(a, kernel)
 	if err != nil {
 		return nil, err
+	}
+	if wa.ceil = c == 1; wa.ceil && wa.autoPad != "" && wa.autoPad != "NOTSET" {
+		// ONNX's formula for VALID ignores ceil_mode while ONNX Runtime
+		// applies it; PyTorch exports explicit pads, so refuse the pair.
+		return nil, unsupported("%s with ceil_mode and auto_pad %s", name, wa.autoPad)
 	}
 	inc, err := a.int("count_include_pad", 0)
 	if err != nil {
@@ -747,9 +774,12 @@ func (p *poolOp) bind(in []view, out view) (func(), error) {
 		return func() { set.MaxPool2x2(dst, src, planes, wd.h, wd.w, wd.oh, wd.ow) }, nil
 	}
 	isMax, includePad := p.max, p.includePad
-	// Without ceil_mode every window lies within the padded input, so
-	// count_include_pad divides by the whole window.
-	full := float32(wd.kh * wd.kw)
+	// count_include_pad divides by the window's positions inside the padded
+	// input: the whole window, except where ceil_mode lets the last one run
+	// past the trailing padding. That count depends on the row and column
+	// alone, so it is worked out once per axis.
+	rows := paddedCount(wd.oh, wd.kh, wd.sh, wd.dh, wd.top, wd.h+wd.bottom)
+	cols := paddedCount(wd.ow, wd.kw, wd.sw, wd.dw, wd.left, wd.w+wd.right)
 	return func() {
 		i := 0
 		for pl := range planes {
@@ -776,7 +806,7 @@ func (p *poolOp) bind(in []view, out view) (func(), error) {
 					case isMax:
 						dst[i] = m
 					case includePad:
-						dst[i] = sum / full
+						dst[i] = sum / float32(rows[oy]*cols[ox])
 					case count > 0:
 						dst[i] = sum / float32(count)
 					default:
@@ -787,6 +817,21 @@ func (p *poolOp) bind(in []view, out view) (func(), error) {
 			}
 		}
 	}, nil
+}
+
+// paddedCount returns, for each of out windows along an axis, how many of
+// its k taps (stride s, dilation d, lead padding lead) fall before end, the
+// far edge of the padded input.
+func paddedCount(out, k, s, d, lead, end int) []int {
+	n := make([]int, out)
+	for o := range n {
+		for t := range k {
+			if o*s+t*d-lead < end {
+				n[o]++
+			}
+		}
+	}
+	return n
 }
 
 // globalPoolOp averages (or takes the maximum of) each plane.
