@@ -106,6 +106,7 @@ var gorgonnxGaps = map[string]string{
 	"MaxPool with unequal pads":                            "onnx-go reads ONNX's [top, left, bottom, right] pads as if they were [top, bottom, left, right] and pads every side alike",
 	"Conv with auto_pad SAME_LOWER":                        "onnx-go computes only SAME_UPPER padding",
 	"MaxPool with auto_pad SAME_LOWER":                     "onnx-go computes only SAME_UPPER padding",
+	"MaxPool with ceil_mode":                               "onnx-go refuses MaxPool's ceil_mode",
 	"Softmax at opset 13 over an axis other than the last": "onnx-go normalises over every axis from the given one on, as before opset 13",
 	"Shape":  "onnx-go has no Shape; export with a fixed batch or flatten with Flatten",
 	"Gather": "onnx-go has no Gather",
@@ -289,10 +290,10 @@ func checkMasks(g *graph) error {
 }
 
 // checkWindow vets Conv, MaxPool and AveragePool attributes: 2-D windows
-// only, in a sane range, and no ceil_mode or pooling dilations (no backend
-// implements them). What the compiled backend serves but gorgonnx gets
-// wrong (grouped convolution, padding that differs by side, SAME_LOWER) is
-// recorded in gaps.
+// only, in a sane range, and no pooling dilations (no backend implements
+// them). What the compiled backend serves but gorgonnx gets wrong or
+// refuses (grouped convolution, padding that differs by side, SAME_LOWER,
+// ceil_mode) is recorded in gaps.
 func checkWindow(n *node, name string, attrs map[string]*attribute, gaps map[string]bool) error {
 	if g := attrs["group"]; g != nil && g.i != 1 {
 		if g.i < 1 {
@@ -341,7 +342,17 @@ func checkWindow(n *node, name string, attrs map[string]*attribute, gaps map[str
 			return invalidf("node %s: %s with dilations is not supported", name, n.opType)
 		}
 		if c := attrs["ceil_mode"]; c != nil && c.i != 0 {
-			return invalidf("node %s: %s with ceil_mode is not supported", name, n.opType)
+			if c.i != 1 {
+				return invalidf("node %s: %s ceil_mode %d is neither 0 nor 1", name, n.opType, c.i)
+			}
+			// ONNX's output size for VALID ignores ceil_mode while ONNX
+			// Runtime applies it; PyTorch exports explicit pads.
+			if a := attrs["auto_pad"]; a != nil && a.s != "" && a.s != "NOTSET" {
+				return invalidf("node %s: %s with ceil_mode and auto_pad %s is not supported; use explicit pads", name, n.opType, a.s)
+			}
+			if n.opType == "MaxPool" {
+				gaps["MaxPool with ceil_mode"] = true
+			}
 		}
 	}
 	if a := attrs["auto_pad"]; a != nil {

@@ -721,7 +721,22 @@ func windowOut(h, w, kh, kw int64, attrs map[string]*attribute) (int64, int64, e
 	if ph < ekh || pw < ekw {
 		return 0, 0, invalidf("a %dx%d window does not fit a %dx%d input", ekh, ekw, h, w)
 	}
+	if c := attrs["ceil_mode"]; c != nil && c.i == 1 {
+		return ceilOut(h, pads[0], ph-ekh, stride[0]), ceilOut(w, pads[1], pw-ekw, stride[1]), nil
+	}
 	return (ph-ekh)/stride[0] + 1, (pw-ekw)/stride[1] + 1, nil
+}
+
+// ceilOut is ceil_mode's output size along an axis of n elements, lead
+// padding and span = padded size - window extent: a partial last window
+// counts unless it would start in the trailing padding, where ONNX Runtime
+// and PyTorch drop it.
+func ceilOut(n, lead, span, stride int64) int64 {
+	out := (span+stride-1)/stride + 1
+	if (out-1)*stride >= n+lead {
+		out--
+	}
+	return out
 }
 
 func (s *shapes) reshape(x []int64, shapeName string) ([]int64, error) {
