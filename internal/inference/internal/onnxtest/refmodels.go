@@ -153,6 +153,7 @@ const (
 	gorgoShape     = "onnx-go has no Shape, Gather or Slice"
 	gorgoClip      = "onnx-go has no Clip"
 	gorgoPad       = "onnx-go has no Pad"
+	gorgoCeil      = "onnx-go refuses MaxPool's ceil_mode"
 
 	// Forms the pre-parse admits for gorgonnx that gorgonnx refuses at the
 	// trial run (so the engine refuses the model or serves it compiled)...
@@ -453,6 +454,50 @@ func RefModels() []RefModel {
 		y := b.node("AveragePool", []string{x}, Ints("kernel_shape", 3, 2), Ints("strides", 2, 1), Ints("pads", 1, 0, 0, 1), Int("count_include_pad", 1))
 		b.output(y, "y")
 		add(b, "AveragePool 3x2, strides [2,1], asymmetric pads [1,0,0,1], count_include_pad=1", gorgoAvgPool, in("x", -1, 1, 2, 7, 6))
+	}
+	// ceil_mode (PyTorch's ceil_mode=True): a partial last window counts,
+	// unless it would start in the trailing padding.
+	{
+		b := newRef("maxpool_ceil", 13)
+		x := b.input("x", 3, 8, 9)
+		y := b.node("MaxPool", []string{x}, Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Int("ceil_mode", 1))
+		b.output(y, "y")
+		add(b, "MaxPool 3x3, strides 2, ceil_mode=1, no pads: ceil adds a partial window down the 8 rows, none across the 9 columns (negative inputs, so a zero past the edge would show)", gorgoCeil, in("x", -2, -0.1, 3, 8, 9))
+	}
+	{
+		b := newRef("maxpool_ceil_pads", 13)
+		x := b.input("x", 2, 9, 8)
+		y := b.node("MaxPool", []string{x}, Ints("kernel_shape", 3, 3), Ints("strides", 3, 3), Ints("pads", 1, 1, 1, 1), Int("ceil_mode", 1))
+		b.output(y, "y")
+		add(b, "MaxPool 3x3, strides 3, pads 1, ceil_mode=1: the extra window down the 9 rows starts on the last row and is kept; across the 8 columns it would start in the padding and is dropped", gorgoCeil, in("x", -2, -0.1, 2, 9, 8))
+	}
+	{
+		b := newRef("avgpool_ceil_exclude_pad", 13)
+		x := b.input("x", 2, 8, 7)
+		y := b.node("AveragePool", []string{x}, Ints("kernel_shape", 3, 2), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Int("ceil_mode", 1))
+		b.output(y, "y")
+		add(b, "AveragePool 3x2, strides 2, pads 1, ceil_mode=1, count_include_pad=0: a partial window kept down the 8 rows, one dropped across the 7 columns", gorgoAvgPool, in("x", -1, 1, 2, 8, 7))
+	}
+	{
+		b := newRef("avgpool_ceil_include_pad", 13)
+		x := b.input("x", 2, 9, 9)
+		y := b.node("AveragePool", []string{x}, Ints("kernel_shape", 3, 3), Ints("strides", 3, 2), Ints("pads", 1, 1, 1, 0), Int("ceil_mode", 1), Int("count_include_pad", 1))
+		b.output(y, "y")
+		add(b, "AveragePool 3x3, strides [3,2], asymmetric pads [1,1,1,0], ceil_mode=1, count_include_pad=1: the last window on each axis runs past the padding, which the divisor counts and the positions beyond it do not", gorgoAvgPool, in("x", -1, 1, 2, 9, 9))
+	}
+	{
+		b := newRef("avgpool_ceil_include_nopad", 13)
+		x := b.input("x", 2, 7, 5)
+		y := b.node("AveragePool", []string{x}, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2), Int("ceil_mode", 1), Int("count_include_pad", 1))
+		b.output(y, "y")
+		add(b, "AveragePool 2x2, strides 2, no pads, ceil_mode=1, count_include_pad=1: the partial last windows divide by their in-image size, not 4", gorgoAvgPool, in("x", -1, 1, 2, 7, 5))
+	}
+	{
+		b := newRef("avgpool_ceil_drop", 13)
+		x := b.input("x", 2, 7, 7)
+		y := b.node("AveragePool", []string{x}, Ints("kernel_shape", 2, 2), Ints("strides", 2, 3), Ints("pads", 1, 1, 1, 1), Int("ceil_mode", 1), Int("count_include_pad", 1))
+		b.output(y, "y")
+		add(b, "AveragePool 2x2, strides [2,3], pads 1, ceil_mode=1, count_include_pad=1: on both axes the extra window would start in the trailing padding and is dropped", gorgoAvgPool, in("x", -1, 1, 2, 7, 7))
 	}
 	{
 		b := newRef("globalavgpool", 13)
