@@ -23,11 +23,6 @@ import (
 // regenerate it.
 var refDir = filepath.Join("testdata", "reference")
 
-// graphFixesBatch lists models whose graph itself allows only batch 1.
-var graphFixesBatch = map[string]string{
-	"mnist7": "its Reshape targets the constant shape [1,256]",
-}
-
 // refManifest is the part of manifest.json (written by onnxtest/mkref) the
 // tests read.
 type refManifest struct {
@@ -39,7 +34,9 @@ type refManifest struct {
 		Operators  []string `json:"operators"`
 		Gorgonnx   string   `json:"gorgonnx_skip"`
 		FixedBatch bool     `json:"fixed_batch"`
-		Runs       []struct {
+		// GraphFixesBatch says why the graph takes only batch 1.
+		GraphFixesBatch string `json:"graph_fixes_batch"`
+		Runs            []struct {
 			Batch        int         `json:"batch"`
 			Inputs       []refTensor `json:"inputs"`
 			InputsSHA256 string      `json:"inputs_sha256"`
@@ -172,7 +169,7 @@ func TestReference(t *testing.T) {
 							if cfg.backend == inference.BackendGorgonnx && run.Batch != 1 {
 								t.Skip("gorgonnx serves only the declared batch: onnx-go fixes it at the first run")
 							}
-							if why, fixed := graphFixesBatch[m.Name]; fixed && run.Batch != 1 {
+							if why := m.GraphFixesBatch; why != "" && run.Batch != 1 {
 								// ONNX Runtime refuses such a batch too (refset.mjs
 								// ran its rows one by one); the engine must say so
 								// rather than compute something.

@@ -27,6 +27,10 @@ type RefModel struct {
 	// runs such a batch row by row and stacks the outputs, which is what a
 	// backend that takes any batch must compute.
 	FixedBatch bool
+	// GraphFixesBatch, when not empty, says why the graph itself takes only
+	// batch 1 (a Reshape to a literal [1,…]): a backend must refuse a
+	// larger batch rather than compute it, as ONNX Runtime does.
+	GraphFixesBatch string
 }
 
 // RefInput is one graph input; Dims[0] is the batch dimension. Values are
