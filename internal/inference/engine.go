@@ -32,6 +32,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -346,7 +347,7 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 		}
 	}
 	if e.opts.Backend != BackendGorgonnx {
-		set, err := e.kernelSet()
+		set, err := e.KernelSet()
 		if err != nil {
 			return nil, nil, err
 		}
@@ -425,11 +426,8 @@ func (e *Engine) batchLimit(m *model, shapes [][]int) int {
 	return max(limit, 1)
 }
 
-// KernelSet is the kernel set the compiled backend uses.
-func (e *Engine) KernelSet() (*kernels.Set, error) { return e.kernelSet() }
-
-// kernelSet resolves Options.Kernels.
-func (e *Engine) kernelSet() (*kernels.Set, error) {
+// KernelSet is the kernel set the compiled backend uses (Options.Kernels).
+func (e *Engine) KernelSet() (*kernels.Set, error) {
 	if e.opts.Kernels == "" {
 		return kernels.Default(), nil
 	}
@@ -841,7 +839,7 @@ func (e *Engine) runMerged(m *model, inst *instance, batch []*request) error {
 	data := make([][]float32, len(shapes))
 	for i, s := range batch[0].shapes {
 		shapes[i] = append([]int{rows}, s[1:]...)
-		data[i] = make([]float32, 0, rows*elements(s[1:]))
+		data[i] = make([]float32, 0, rows*TensorSpec{Shape: s[1:]}.Elements())
 		for _, r := range batch {
 			data[i] = append(data[i], r.data[i]...)
 		}
@@ -878,14 +876,6 @@ func sameItemShapes(a, b [][]int) bool {
 		}
 	}
 	return true
-}
-
-func elements(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 // failed turns a run error into the request's error. An input the graph
@@ -946,7 +936,7 @@ func (m *model) arrange(inputs []Tensor, maxBatch int) (*request, error) {
 		case batched:
 		case !slices.Equal(in.Shape, want):
 			if m.info.Batch && len(want) > 0 && want[0] == 1 {
-				return nil, fmt.Errorf("%w: input %q has shape %v; the model takes %v, with any batch size first", ErrBadInput, specs[i].Name, in.Shape, append([]any{"N"}, anys(want[1:])...))
+				return nil, fmt.Errorf("%w: input %q has shape %v; the model takes %v, with any batch size first", ErrBadInput, specs[i].Name, in.Shape, "[N"+strings.TrimPrefix(fmt.Sprint(want), "[1"))
 			}
 			return nil, fmt.Errorf("%w: input %q has shape %v; the model takes %v", ErrBadInput, specs[i].Name, in.Shape, want)
 		}
@@ -958,8 +948,8 @@ func (m *model) arrange(inputs []Tensor, maxBatch int) (*request, error) {
 			return nil, fmt.Errorf("%w: inputs have different batch sizes (%d and %d)", ErrBadInput, r.rows, rows)
 		}
 		r.rows = rows
-		if len(in.Data) != elements(in.Shape) {
-			return nil, fmt.Errorf("%w: input %q has %d values; shape %v needs %d", ErrBadInput, specs[i].Name, len(in.Data), in.Shape, elements(in.Shape))
+		if n := (TensorSpec{Shape: in.Shape}).Elements(); len(in.Data) != n {
+			return nil, fmt.Errorf("%w: input %q has %d values; shape %v needs %d", ErrBadInput, specs[i].Name, len(in.Data), in.Shape, n)
 		}
 		r.shapes[i], r.data[i] = in.Shape, in.Data
 	}
@@ -967,14 +957,6 @@ func (m *model) arrange(inputs []Tensor, maxBatch int) (*request, error) {
 		r.rows = 1
 	}
 	return r, nil
-}
-
-func anys(v []int) []any {
-	out := make([]any, len(v))
-	for i, x := range v {
-		out[i] = x
-	}
-	return out
 }
 
 func inputNames(specs []TensorSpec) string {
