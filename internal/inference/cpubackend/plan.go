@@ -34,7 +34,6 @@ type Plan struct {
 	inputs      []int // value ids of the graph inputs, in the caller's order
 	outputs     []int
 	names       []string // of the outputs
-	ops         []string // operator of each step, for Describe
 }
 
 // value is one tensor of the plan: a constant (k set), a shape value
@@ -78,6 +77,10 @@ type op interface {
 	// infer accepted; it may allocate scratch space, once per shape.
 	bind(in []view, out view) (func(), error)
 }
+
+// finalizer is an operator with work to do once fusion is over, such as
+// packing its weights for the plan's kernel set.
+type finalizer interface{ finalize(*kernels.Set) }
 
 // aliasOp marks operators whose output is their first operand's buffer with
 // another shape (Reshape, Flatten, Squeeze, …): no kernel writes into its
@@ -137,10 +140,9 @@ func (g *Graph) Compile(inputs []string, outputs []int64, opts Options) (p *Plan
 	}
 	c.fuse()
 	for _, s := range p.steps {
-		if f, ok := s.op.(interface{ finalize(*kernels.Set) }); ok {
+		if f, ok := s.op.(finalizer); ok {
 			f.finalize(set)
 		}
-		p.ops = append(p.ops, s.name)
 	}
 	return p, nil
 }
@@ -159,7 +161,13 @@ func (g *Graph) nodeIDs() []int64 {
 func (p *Plan) Kernels() string { return p.set.Name() }
 
 // Operators lists the plan's steps after fusion, e.g. "Conv+Relu".
-func (p *Plan) Operators() []string { return slices.Clone(p.ops) }
+func (p *Plan) Operators() []string {
+	ops := make([]string, len(p.steps))
+	for i, s := range p.steps {
+		ops[i] = s.name
+	}
+	return ops
+}
 
 // compiler holds Compile's working state.
 type compiler struct {
@@ -310,7 +318,7 @@ func (c *compiler) add(on *opNode) error {
 
 // fold evaluates a step whose operands are all constants.
 func (c *compiler) fold(s step) (*constant, error) {
-	if f, ok := s.op.(interface{ finalize(*kernels.Set) }); ok {
+	if f, ok := s.op.(finalizer); ok {
 		f.finalize(c.set)
 	}
 	views := make([]view, len(s.in))
