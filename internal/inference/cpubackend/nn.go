@@ -374,23 +374,15 @@ func (o *matMulOp) bind(in []view, out view) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	count := elements(batch)
-	offA, offB := make([]int, count), make([]int, count)
+	// Each operand's matrices, in batch order, with broadcast batch
+	// dimensions repeating one.
 	sa, sb := stridesIn(batchA, len(batch)), stridesIn(batchB, len(batch))
-	idx := make([]int, len(batch))
-	for i := range count {
-		for d := range batch {
-			offA[i] += idx[d] * sa[d] * m * k
-			offB[i] += idx[d] * sb[d] * k * n
-		}
-		for d := len(batch) - 1; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < batch[d] {
-				break
-			}
-			idx[d] = 0
-		}
+	for d := range batch {
+		sa[d] *= m * k
+		sb[d] *= k * n
 	}
+	offA, offB := offsets(batch, sa), offsets(batch, sb)
+	count := len(offA)
 	pa := make([]float32, set.PackASize(m, k))
 	pb := make([]float32, set.PackBSize(k, n))
 	ep := o.act.epilogue(kernels.Epilogue{ColBias: o.colB})

@@ -543,37 +543,37 @@ func (o *binaryOp) bind(in []view, out view) (func(), error) {
 	}
 	rank := len(out.shape)
 	sa, sb := stridesIn(in[0].shape, rank), stridesIn(in[1].shape, rank)
-	inner := 1
-	if rank > 0 {
-		inner = out.shape[rank-1]
-	}
-	rows := len(dst) / max(inner, 1)
-	ia0, ib0 := make([]int, rows), make([]int, rows)
-	idx := make([]int, rank)
-	for r := range rows {
-		oa, ob := 0, 0
-		for d := 0; d < rank-1; d++ {
-			oa += idx[d] * sa[d]
-			ob += idx[d] * sb[d]
+	// Operands of equal length took the path above, so rank ≥ 1 here.
+	inner := out.shape[rank-1]
+	ia0 := offsets(out.shape[:rank-1], sa[:rank-1])
+	ib0 := offsets(out.shape[:rank-1], sb[:rank-1])
+	lastA, lastB := sa[rank-1], sb[rank-1]
+	return func() {
+		for r := range ia0 {
+			apply(dst[r*inner:(r+1)*inner], x[ia0[r]:], lastA, y[ib0[r]:], lastB)
 		}
-		ia0[r], ib0[r] = oa, ob
-		for d := rank - 2; d >= 0; d-- {
+	}, nil
+}
+
+// offsets returns, for every index of shape in row-major order, the sum of
+// index[d]·strides[d]: where that element, or that row when shape holds an
+// operand's leading dimensions, starts in the operand.
+func offsets(shape, strides []int) []int {
+	out := make([]int, elements(shape))
+	idx := make([]int, len(shape))
+	for i := range out {
+		for d, x := range idx {
+			out[i] += x * strides[d]
+		}
+		for d := len(shape) - 1; d >= 0; d-- {
 			idx[d]++
-			if idx[d] < out.shape[d] {
+			if idx[d] < shape[d] {
 				break
 			}
 			idx[d] = 0
 		}
 	}
-	lastA, lastB := 0, 0
-	if rank > 0 {
-		lastA, lastB = sa[rank-1], sb[rank-1]
-	}
-	return func() {
-		for r := range rows {
-			apply(dst[r*inner:(r+1)*inner], x[ia0[r]:], lastA, y[ib0[r]:], lastB)
-		}
-	}, nil
+	return out
 }
 
 // binaryKernel returns dst[i] = x[i·sx] op y[i·sy].
@@ -727,23 +727,7 @@ func (t *transposeOp) bind(in []view, out view) (func(), error) {
 	}
 	shape := out.shape
 	inner, innerStride := shape[rank-1], st[rank-1]
-	rows := elements(shape[:rank-1])
-	base := make([]int, rows)
-	idx := make([]int, rank)
-	for r := range rows {
-		o := 0
-		for d := 0; d < rank-1; d++ {
-			o += idx[d] * st[d]
-		}
-		base[r] = o
-		for d := rank - 2; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < shape[d] {
-				break
-			}
-			idx[d] = 0
-		}
-	}
+	base := offsets(shape[:rank-1], st[:rank-1])
 	src, dst := in[0].data, out.data
 	return func() {
 		for r, b := range base {
