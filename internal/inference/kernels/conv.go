@@ -120,15 +120,7 @@ func packConvRows(pk *panelKernels, dst, img []float32, g ConvGeom) {
 	ps := nr * g.K()
 	valid := g.PadLeft == 0 && (g.KW-1)*g.DilW+g.OW <= g.W
 	for ky := range g.KH {
-		// Output rows [oyLo, oyHi) read inside the image.
-		oyLo, oyHi := 0, g.OH
-		y0 := ky*g.DilH - g.PadTop
-		if y0 < 0 {
-			oyLo = min(g.OH, (-y0+g.StrideH-1)/g.StrideH)
-		}
-		if last := y0 + (g.OH-1)*g.StrideH; last >= g.H {
-			oyHi = max(oyLo, g.OH-(last-g.H+g.StrideH)/g.StrideH)
-		}
+		y0, oyLo, oyHi := g.rowsInside(ky)
 		s := &img[0]
 		if oyLo < oyHi {
 			s = &img[(y0+oyLo*g.StrideH)*g.W]
@@ -143,20 +135,27 @@ func packConvRows(pk *panelKernels, dst, img []float32, g ConvGeom) {
 	}
 }
 
+// rowsInside returns, for kernel row ky, the input row y0 that output row 0
+// reads, and the output rows [lo, hi) whose reads fall inside the image (the
+// others read only padding).
+func (g ConvGeom) rowsInside(ky int) (y0, lo, hi int) {
+	lo, hi = 0, g.OH
+	y0 = ky*g.DilH - g.PadTop
+	if y0 < 0 {
+		lo = min(g.OH, (-y0+g.StrideH-1)/g.StrideH)
+	}
+	if last := y0 + (g.OH-1)*g.StrideH; last >= g.H {
+		hi = max(lo, g.OH-(last-g.H+g.StrideH)/g.StrideH)
+	}
+	return y0, lo, hi
+}
+
 // packRowAligned writes one B row whose runs are whole slices of input
 // lines (stride 1, no horizontal padding) and fit the panels exactly
 // (nr a multiple of OW); d starts at the row in the first panel.
 func packRowAligned(d []float32, src []float32, g ConvGeom, ky, x0, nr, ps int) {
 	ow := g.OW
-	// Output rows [oyLo, oyHi) read inside the image.
-	oyLo, oyHi := 0, g.OH
-	y0 := ky*g.DilH - g.PadTop
-	if y0 < 0 {
-		oyLo = min(g.OH, (-y0+g.StrideH-1)/g.StrideH)
-	}
-	if last := y0 + (g.OH-1)*g.StrideH; last >= g.H {
-		oyHi = max(oyLo, g.OH-(last-g.H+g.StrideH)/g.StrideH)
-	}
+	y0, oyLo, oyHi := g.rowsInside(ky)
 	off, pw := 0, 0
 	si := (y0+oyLo*g.StrideH)*g.W + x0
 	step := g.StrideH * g.W
