@@ -8,27 +8,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// requireTool finds an external program. Without it the test is skipped on a
-// developer's machine but fails under CI=true, where a missing install step
-// must not pass as green.
-func requireTool(t *testing.T, name, install string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found on PATH (CI=true): %s", name, install)
-		}
-		t.Skipf("%s not found on PATH: %s", name, install)
-	}
-	return path
-}
+	"github.com/taskmind/taskmind/internal/testenv"
+)
 
 // TestPromtool runs Prometheus's own checks on the configuration and the
 // rules, and the alert unit tests in prometheus/alerts_test.yml.
 func TestPromtool(t *testing.T) {
-	promtool := requireTool(t, "promtool", "apt-get install prometheus")
+	promtool := testenv.RequireTool(t, "promtool", "apt-get install prometheus")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -54,7 +41,7 @@ func TestPromtool(t *testing.T) {
 // TestPromtoolRejectsBrokenRules makes sure the check above can fail: a rule
 // file with a syntax error must be refused.
 func TestPromtoolRejectsBrokenRules(t *testing.T) {
-	promtool := requireTool(t, "promtool", "apt-get install prometheus")
+	promtool := testenv.RequireTool(t, "promtool", "apt-get install prometheus")
 	bad := filepath.Join(t.TempDir(), "bad.yml")
 	rules := "groups:\n  - name: g\n    rules:\n      - alert: Broken\n        expr: sum(rate(taskmind_http_requests_total[5m]) > \n"
 	if err := os.WriteFile(bad, []byte(rules), 0o600); err != nil {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/taskmind/taskmind/internal/testenv"
 )
 
 // The user and group of distroless's "nonroot" image.
@@ -36,7 +38,7 @@ const nonroot = 65532
 func TestEmptyRootFilesystem(t *testing.T) {
 	requireBinary(t)
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "chroot and switching to uid %d need root", nonroot)
+		testenv.SkipOrFail(t, "chroot and switching to uid %d need root", nonroot)
 	}
 	const caBundle = "/etc/ssl/certs/ca-certificates.crt"
 	root := t.TempDir()
@@ -47,7 +49,7 @@ func TestEmptyRootFilesystem(t *testing.T) {
 	}
 	copyFile(t, binary, filepath.Join(root, "taskmind"), 0o555)
 	if _, err := os.Stat(caBundle); err != nil {
-		skipOrFail(t, "%s missing: apt-get install ca-certificates", caBundle)
+		testenv.SkipOrFail(t, "%s missing: apt-get install ca-certificates", caBundle)
 	}
 	copyFile(t, caBundle, filepath.Join(root, caBundle), 0o444)
 	// MkdirAll applies the umask; set the modes exactly.

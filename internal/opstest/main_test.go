@@ -78,27 +78,6 @@ func requireBinary(t *testing.T) {
 	}
 }
 
-// requireTool finds an external program. Without it the test is skipped on a
-// developer's machine but fails under CI=true, where a missing install step
-// must not pass as green.
-func requireTool(t *testing.T, name, install string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		skipOrFail(t, "%s not found on PATH: %s", name, install)
-	}
-	return path
-}
-
-// skipOrFail skips locally and fails under CI=true.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format+" (required under CI=true)", args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // freePort returns a loopback port that was free a moment ago. Taskmind
 // refuses PORT=0, so the test has to choose; startServer retries if another
 // process takes the port in between.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/taskmind/taskmind/deploy"
+
+	"github.com/taskmind/taskmind/internal/testenv"
 )
 
 // allowedEmpty lists the dashboard expressions that may return no data in
@@ -38,7 +40,7 @@ const rateInterval = 15 * time.Second
 // runs in deploy's TestPromtool.)
 func TestPrometheusEvaluatesEveryExpression(t *testing.T) {
 	requireBinary(t)
-	promBin := requireTool(t, "prometheus", "apt-get install prometheus")
+	promBin := testenv.RequireTool(t, "prometheus", "apt-get install prometheus")
 	t.Parallel()
 	exprs, err := deploy.Expressions(rateInterval)
 	if err != nil {
