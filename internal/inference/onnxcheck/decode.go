@@ -112,7 +112,7 @@ type decoder struct {
 	depth int
 	// counts bound the number of objects decoded, so that a file made of
 	// millions of empty nodes cannot make the checker itself allocate much.
-	nodes, attrs, values, dims int
+	nodes, attrs, values int
 }
 
 func (d *decoder) enter(msg string) error {
