@@ -233,7 +233,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		MaxBatch: cfg.InferenceMaxBatch, Kernels: cfg.InferenceKernels, Metrics: m, Logger: log,
 	})
 	if set, err := engine.KernelSet(); err == nil {
-		log.Info("inference kernels", "set", set.Name(), "available", kernels.Available())
+		var available []string
+		for _, s := range kernels.Available() {
+			available = append(available, s.Name())
+		}
+		log.Info("inference kernels", "set", set.Name(), "available", available)
 	}
 	defer engine.Close()
 	bi, err := builtin()
