@@ -88,11 +88,15 @@ func NewHandler(schema graphql.ExecutableSchema, client *ent.Client, log *slog.L
 		// manage their own transaction.
 		SkipTxFunc: entgql.SkipIfHasFields("predict", "classifyDigit", "uploadModel", "deleteModel"),
 	})
+	// Response middleware added later runs outside what came before: this
+	// one must see the Transactioner's errors, and the ones below its output.
+	srv.AroundResponses(codeTxErrors)
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundFields(classifyResolverErrors)
 	if opts.OnOperation != nil {
 		srv.AroundResponses(observeOperations(opts.OnOperation))
 	}
+	srv.AroundResponses(recordOutcome)
 	return srv
 }

@@ -3,9 +3,9 @@ package graph
 import (
 	"context"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -19,16 +19,63 @@ import (
 
 type driverTx = driver.Tx
 
-// openTx opens the mutation's transaction. A failure here is the database's,
-// and entgql would put its text in the response, so it is logged and
-// replaced.
+// openTx opens the mutation's transaction. A failure here is the database's
+// (down, or no connection free within the pool wait), and entgql would put
+// its text in the response, so it is logged and replaced by UNAVAILABLE.
 func openTx(ctx context.Context, client *ent.Client, log *slog.Logger) (context.Context, driver.Tx, error) {
 	txCtx, tx, err := client.OpenTx(ctx)
 	if err != nil {
-		log.ErrorContext(ctx, "opening transaction failed", "request_id", requestid.From(ctx), "err", err)
-		return nil, nil, errors.New("database unavailable")
+		log.WarnContext(ctx, "opening transaction failed", "request_id", requestid.From(ctx), "err", err)
+		if e, ok := apperr.As(err); ok {
+			return nil, nil, e
+		}
+		return nil, nil, apperr.ErrUnavailable
 	}
-	return txCtx, tx, nil
+	return txCtx, loggedTx{Tx: tx, ctx: ctx, log: log}, nil
+}
+
+// loggedTx keeps the driver's words about a failed commit in the log:
+// entgql puts the commit error's text in the response.
+type loggedTx struct {
+	driver.Tx
+	ctx context.Context
+	log *slog.Logger
+}
+
+func (t loggedTx) Commit() error {
+	err := t.Tx.Commit()
+	if err == nil {
+		return nil
+	}
+	t.log.WarnContext(t.ctx, "commit failed", "request_id", requestid.From(t.ctx), "err", err)
+	return apperr.ErrUnavailable
+}
+
+// codeTxErrors gives entgql's transaction errors ("cannot create
+// transaction: ...", "cannot commit transaction: ...", made with
+// graphql.ErrorResponse, so they bypass the error presenter) the code and
+// message of the error behind them, which openTx and loggedTx made
+// client-safe. It must wrap the Transactioner.
+func codeTxErrors(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil {
+		return resp
+	}
+	for _, e := range resp.Errors {
+		if e.Extensions["code"] != nil {
+			continue
+		}
+		code, msg := apperr.Internal, "internal error"
+		if strings.HasSuffix(e.Message, apperr.ErrUnavailable.Message) || strings.HasSuffix(e.Message, apperr.ErrPoolTimeout.Message) {
+			code, msg = apperr.Unavailable, apperr.ErrUnavailable.Message
+		}
+		e.Message = msg
+		if e.Extensions == nil {
+			e.Extensions = map[string]any{}
+		}
+		e.Extensions["code"] = string(code)
+	}
+	return resp
 }
 
 // depthLimit refuses operations nested deeper than max, which complexity

@@ -29,10 +29,18 @@ func newOwnerCache() *ownerCache {
 	return &ownerCache{users: expirable.NewLRU[int, *ent.User](ownerCacheSize, nil, ownerCacheTTL)}
 }
 
-// owner returns the user with id, from the cache or the database.
+// owner returns the user with id, from the cache or the database. Inside a
+// mutation it reads through the mutation's transaction: the transaction
+// already holds a pool connection, and asking the pool for another one
+// while holding it deadlocks as soon as every connection is held by a
+// mutation waiting the same way. What a transaction reads is not cached,
+// since it may yet roll back.
 func (r *Resolver) owner(ctx context.Context, id int) (*ent.User, error) {
 	if u, ok := r.owners.users.Get(id); ok {
 		return u, nil
+	}
+	if tx := ent.FromContext(ctx); tx != nil {
+		return tx.User.Get(ctx, id)
 	}
 	u, err := r.Client.User.Get(ctx, id)
 	if err != nil {
@@ -40,6 +48,15 @@ func (r *Resolver) owner(ctx context.Context, id int) (*ent.User, error) {
 	}
 	r.owners.users.Add(id, u)
 	return u, nil
+}
+
+// db is the client to read with: the mutation's transaction when there is
+// one (see owner), otherwise the pool.
+func (r *Resolver) db(ctx context.Context) *ent.Client {
+	if tx := ent.FromContext(ctx); tx != nil {
+		return tx
+	}
+	return r.Client
 }
 
 // forgetOwner drops a changed user.

@@ -94,7 +94,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*ent.User, error) {
 	if !v.SignedIn() {
 		return nil, nil
 	}
-	return r.Client.User.Get(ctx, v.UserID)
+	return r.db(ctx).User.Get(ctx, v.UserID)
 }
 
 // APITokens is the resolver for the apiTokens field.

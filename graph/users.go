@@ -15,12 +15,7 @@ type userAdmin struct{ r *Resolver }
 
 func (r *Resolver) users() userAdmin { return userAdmin{r} }
 
-func (a userAdmin) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return a.r.Client
-}
+func (a userAdmin) db(ctx context.Context) *ent.Client { return a.r.db(ctx) }
 
 // SetRole changes a user's role, keeping at least one enabled admin.
 func (a userAdmin) SetRole(ctx context.Context, id int, role user.Role) (*ent.User, error) {

@@ -49,7 +49,12 @@ var statusOf = map[apperr.Code]int{
 	apperr.Forbidden:       http.StatusForbidden,
 	apperr.Unauthenticated: http.StatusUnauthorized,
 	apperr.TooManyRequests: http.StatusTooManyRequests,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
 }
+
+// retryAfterSeconds is what a 503 asks clients to wait: about the time a
+// pool wait or a database restart takes to clear.
+const retryAfterSeconds = "2"
 
 // errorHandler writes every error as JSON with a stable code. Errors that
 // are neither ours nor Echo's routing errors are logged and hidden.
@@ -58,6 +63,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	he := s.toHTTPError(c, err)
+	if he.status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", retryAfterSeconds)
+	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(he.status)
 		return
@@ -76,6 +84,12 @@ func (s *Server) toHTTPError(c echo.Context, err error) *httpError {
 			status = http.StatusInternalServerError
 		}
 		return &httpError{status: status, body: restErrorBody{Code: string(e.Code), Message: e.Message, Field: e.Field}}
+	}
+	if apperr.IsUnavailable(err) {
+		s.deps.Log.WarnContext(c.Request().Context(), "request failed: database unavailable",
+			"request_id", requestid.From(c.Request().Context()), "err", err)
+		return &httpError{status: http.StatusServiceUnavailable, body: restErrorBody{
+			Code: string(apperr.Unavailable), Message: apperr.ErrUnavailable.Message}}
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/taskmind/taskmind/graph"
 	"github.com/taskmind/taskmind/internal/apperr"
 	"github.com/taskmind/taskmind/internal/auth"
 )
@@ -46,8 +47,46 @@ func (s *Server) serveGraphQL(c echo.Context) error {
 		defer stop()
 		req = req.WithContext(ctx)
 	}
-	s.graphql.ServeHTTP(c.Response(), req)
+	if upgrade {
+		s.graphql.ServeHTTP(c.Response(), req)
+		return nil
+	}
+	outcome := &graph.Outcome{}
+	req = req.WithContext(graph.WithOutcome(req.Context(), outcome))
+	s.graphql.ServeHTTP(&outcomeWriter{ResponseWriter: c.Response(), outcome: outcome}, req)
 	return nil
+}
+
+// outcomeWriter turns the 200 of a GraphQL response that failed as a whole
+// for want of the database into 503 with Retry-After (see graph.Outcome).
+type outcomeWriter struct {
+	http.ResponseWriter
+	outcome *graph.Outcome
+	wrote   bool
+}
+
+func (w *outcomeWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		if code == http.StatusOK && w.outcome.Unavailable() {
+			w.Header().Set("Retry-After", retryAfterSeconds)
+			code = http.StatusServiceUnavailable
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *outcomeWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *outcomeWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (s *Server) observeOperation(ctx context.Context, name, opType, code string, d time.Duration) {

@@ -138,6 +138,23 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// deadline gives every request an overall deadline
+// (TASKMIND_REQUEST_TIMEOUT), so that no request holds a goroutine, a pool
+// slot or a transaction for longer, whatever it waits on. Websockets live as
+// long as their connection and are excepted.
+func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.Header.Get(echo.HeaderUpgrade) != "" {
+			return next(c)
+		}
+		ctx, cancel := context.WithTimeout(req.Context(), s.deps.Config.RequestTimeout)
+		defer cancel()
+		c.SetRequest(req.WithContext(ctx))
+		return next(c)
+	}
+}
+
 // limitBody refuses bodies over the limit before reading them when the
 // length is declared, and cuts them off at the limit when it is not.
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {

@@ -10,7 +10,7 @@ import (
 // routes is the one table of every route Taskmind serves.
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(s.requestID, s.recoverPanics, s.observe, s.securityHeaders, s.limitBody)
+	e.Use(s.requestID, s.recoverPanics, s.observe, s.securityHeaders, s.deadline, s.limitBody)
 	if origins := s.deps.Config.AllowedOrigins; len(origins) > 0 {
 		// CORS only for the listed origins (never a reflected one), so a
 		// separate front end may call the API with credentials.

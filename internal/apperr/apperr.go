@@ -19,6 +19,9 @@ const (
 	Forbidden       Code = "FORBIDDEN"
 	Unauthenticated Code = "UNAUTHENTICATED"
 	TooManyRequests Code = "TOO_MANY_REQUESTS"
+	// Unavailable is a fault of this replica or its database, not of the
+	// request: the same request may succeed if retried a little later.
+	Unavailable Code = "UNAVAILABLE"
 	Internal        Code = "INTERNAL"
 )
 

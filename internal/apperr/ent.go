@@ -18,6 +18,9 @@ func FromEnt(err error, what string) error {
 	if _, ok := As(err); ok {
 		return err
 	}
+	if IsUnavailable(err) {
+		return ErrUnavailable
+	}
 	var ve *ent.ValidationError
 	switch {
 	case errors.As(err, &ve):

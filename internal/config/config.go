@@ -34,6 +34,12 @@ type Config struct {
 	// number, since reconnecting to PostgreSQL forks a backend each time.
 	DBMaxConns         int
 	DBStatementTimeout time.Duration
+	// DBPoolWait bounds how long a request waits for a pool connection
+	// before it is answered UNAVAILABLE (TASKMIND_DB_POOL_WAIT).
+	DBPoolWait time.Duration
+	// RequestTimeout is every HTTP request's overall deadline, websockets
+	// excepted (TASKMIND_REQUEST_TIMEOUT).
+	RequestTimeout time.Duration
 
 	// GraphQL limits.
 	Introspection   bool
@@ -95,6 +101,8 @@ func Load(getenv func(string) string) (Config, error) {
 		DataDir:            "data",
 		DBMaxConns:         20,
 		DBStatementTimeout: 10 * time.Second,
+		DBPoolWait:         5 * time.Second,
+		RequestTimeout:     30 * time.Second,
 		Introspection:      true,
 		ComplexityLimit:    2000,
 		MaxDepth:           15,
@@ -118,6 +126,8 @@ func Load(getenv func(string) string) (Config, error) {
 	p.str("TASKMIND_DATA_DIR", &c.DataDir)
 	p.integer("TASKMIND_DB_MAX_CONNS", &c.DBMaxConns)
 	p.duration("TASKMIND_DB_STATEMENT_TIMEOUT", &c.DBStatementTimeout)
+	p.duration("TASKMIND_DB_POOL_WAIT", &c.DBPoolWait)
+	p.duration("TASKMIND_REQUEST_TIMEOUT", &c.RequestTimeout)
 	p.boolean("TASKMIND_GRAPHQL_INTROSPECTION", &c.Introspection)
 	p.integer("TASKMIND_GRAPHQL_COMPLEXITY_LIMIT", &c.ComplexityLimit)
 	p.integer("TASKMIND_GRAPHQL_MAX_DEPTH", &c.MaxDepth)
@@ -184,6 +194,12 @@ func (c Config) Validate() error {
 	}
 	if c.DBStatementTimeout < 0 {
 		errs = append(errs, errors.New("TASKMIND_DB_STATEMENT_TIMEOUT must not be negative"))
+	}
+	if c.DBPoolWait <= 0 {
+		errs = append(errs, errors.New("TASKMIND_DB_POOL_WAIT must be positive"))
+	}
+	if c.RequestTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("TASKMIND_REQUEST_TIMEOUT must be at least 1s, got %s", c.RequestTimeout))
 	}
 	if c.ComplexityLimit < 10 {
 		errs = append(errs, fmt.Errorf("TASKMIND_GRAPHQL_COMPLEXITY_LIMIT must be at least 10, got %d", c.ComplexityLimit))

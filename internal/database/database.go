@@ -92,7 +92,8 @@ func openPostgres(ctx context.Context, cfg config.Config) (*DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
-	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dialect.Postgres, DSN: dsn}, nil
+	bounded := newBoundedDriver(drv, cfg.DBMaxConns, cfg.DBPoolWait)
+	return &DB{Client: ent.NewClient(ent.Driver(bounded)), SQL: sqlDB, Dialect: dialect.Postgres, DSN: dsn}, nil
 }
 
 // postgresDSN adds settings to the URL unless the operator chose their own:
@@ -138,13 +139,14 @@ func openSQLite(ctx context.Context, cfg config.Config) (*DB, error) {
 	}
 	// SQLite writes one at a time anyway; a small pool keeps readers
 	// concurrent under WAL without piling up waiting writers.
-	sqlDB.SetMaxOpenConns(8)
-	sqlDB.SetMaxIdleConns(8)
+	const sqliteConns = 8
+	sqlDB.SetMaxOpenConns(sqliteConns)
+	sqlDB.SetMaxIdleConns(sqliteConns)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("TASKMIND_DATA_DIR: opening %s: %w", cfg.SQLitePath(), err)
 	}
-	drv := entsql.OpenDB(dialect.SQLite, sqlDB)
+	drv := newBoundedDriver(entsql.OpenDB(dialect.SQLite, sqlDB), sqliteConns, cfg.DBPoolWait)
 	return &DB{Client: ent.NewClient(ent.Driver(drv)), SQL: sqlDB, Dialect: dialect.SQLite}, nil
 }
 
