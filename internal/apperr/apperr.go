@@ -22,7 +22,7 @@ const (
 	// Unavailable is a fault of this replica or its database, not of the
 	// request: the same request may succeed if retried a little later.
 	Unavailable Code = "UNAVAILABLE"
-	Internal        Code = "INTERNAL"
+	Internal    Code = "INTERNAL"
 )
 
 // Error is an error safe to show to a client.
