@@ -95,10 +95,14 @@ func (d *boundedDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (diale
 	return &releasingTx{Tx: tx, release: release}, nil
 }
 
-// QueryContext passes hand-built queries (see internal/identity) through.
-// They are few and short, and their *sql.Rows cannot carry a release, so
-// they wait in database/sql under the request's own deadline.
+// QueryContext runs hand-built queries (see internal/identity) under the
+// same bound; like Query, the slot goes back once the query has answered.
 func (d *boundedDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	release, err := d.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	q, err := querier(d.Driver)
 	if err != nil {
 		return nil, err

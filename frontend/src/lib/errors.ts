@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'BAD_USER_INPUT'
   | 'INTERNAL'
+  | 'UNAVAILABLE'
   | 'NETWORK';
 
 export interface AppError {

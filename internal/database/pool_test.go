@@ -1,0 +1,37 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/taskmind/taskmind/internal/apperr"
+	"github.com/taskmind/taskmind/internal/auth"
+	"github.com/taskmind/taskmind/internal/dbtest"
+)
+
+// TestPoolWaitIsBounded: with every connection held by a transaction, the
+// next statement or transaction fails with ErrPoolTimeout after the pool
+// wait instead of queueing until its caller's deadline. (PostgreSQL only: on
+// SQLite a second open transaction already waits on the write lock.)
+func TestPoolWaitIsBounded(t *testing.T) {
+	cfg := dbtest.Postgres(t)
+	cfg.DBMaxConns = 2
+	cfg.DBPoolWait = 200 * time.Millisecond
+	db := dbtest.Open(t, cfg)
+	ctx := auth.SystemContext(context.Background())
+	for range cfg.DBMaxConns {
+		tx, err := db.Client.Tx(ctx)
+		if err != nil {
+			t.Fatalf("holding a connection: %v", err)
+		}
+		t.Cleanup(func() { _ = tx.Rollback() })
+	}
+	if _, err := db.Client.Tx(ctx); !errors.Is(err, apperr.ErrPoolTimeout) {
+		t.Fatalf("transaction on a full pool: %v, want ErrPoolTimeout", err)
+	}
+	if _, err := db.Client.User.Query().Count(ctx); !errors.Is(err, apperr.ErrPoolTimeout) {
+		t.Fatalf("query on a full pool: %v, want ErrPoolTimeout", err)
+	}
+}
