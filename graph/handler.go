@@ -79,6 +79,14 @@ func NewHandler(schema graphql.ExecutableSchema, client *ent.Client, log *slog.L
 	// its complexity is even computed.
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	// Response middleware runs outside whatever is added after it: these
+	// must see the Transactioner's errors, recordOutcome and the metrics
+	// the coded ones.
+	srv.AroundResponses(recordOutcome)
+	if opts.OnOperation != nil {
+		srv.AroundResponses(observeOperations(opts.OnOperation))
+	}
+	srv.AroundResponses(codeTxErrors)
 	srv.Use(entgql.Transactioner{
 		TxOpener: entgql.TxOpenerFunc(func(ctx context.Context) (context.Context, driverTx, error) {
 			return openTx(ctx, client, log)
@@ -88,15 +96,8 @@ func NewHandler(schema graphql.ExecutableSchema, client *ent.Client, log *slog.L
 		// manage their own transaction.
 		SkipTxFunc: entgql.SkipIfHasFields("predict", "classifyDigit", "uploadModel", "deleteModel"),
 	})
-	// Response middleware added later runs outside what came before: this
-	// one must see the Transactioner's errors, and the ones below its output.
-	srv.AroundResponses(codeTxErrors)
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(recoverFunc(log))
 	srv.AroundFields(classifyResolverErrors)
-	if opts.OnOperation != nil {
-		srv.AroundResponses(observeOperations(opts.OnOperation))
-	}
-	srv.AroundResponses(recordOutcome)
 	return srv
 }

@@ -35,6 +35,12 @@ func TestPoolExhaustedAnswersUnavailable(t *testing.T) {
 		t.Cleanup(func() { _ = tx.Rollback() })
 	}
 
+	// Readiness checks on a connection of its own: a busy pool is not a
+	// reason to take the replica out of service.
+	if status, body := in.rest(http.MethodGet, "/readyz", "", ""); status != http.StatusOK {
+		t.Errorf("/readyz on a full request pool: %d %s, want 200", status, body)
+	}
+
 	r := in.gql(`mutation { createTask(input: {title: "held"}) { id owner { id } } }`, nil, member.auth()...)
 	if r.code() != "UNAVAILABLE" {
 		t.Fatalf("GraphQL write on a full pool: code %q (%+v), want UNAVAILABLE", r.code(), r.Errors)

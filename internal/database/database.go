@@ -36,6 +36,10 @@ type DB struct {
 	Dialect string
 	// DSN is set for PostgreSQL, where LISTEN needs its own connection.
 	DSN string
+	// health is a one-connection pool of its own for readiness checks, so
+	// that a saturated request pool does not make every replica unready at
+	// once (nil on SQLite, which has no network in between).
+	health *sql.DB
 }
 
 // Open connects, checks the connection and migrates the schema.
@@ -59,11 +63,23 @@ func Open(ctx context.Context, cfg config.Config) (*DB, error) {
 	return db, nil
 }
 
-// Close releases the pool.
-func (db *DB) Close() error { return db.Client.Close() }
+// Close releases the pools.
+func (db *DB) Close() error {
+	if db.health != nil {
+		db.health.Close()
+	}
+	return db.Client.Close()
+}
 
-// Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
+// Ping checks that the database answers, on the health connection (never
+// waiting behind requests for a pool connection).
+func (db *DB) Ping(ctx context.Context) error {
+	if db.health == nil {
+		return db.SQL.PingContext(ctx)
+	}
+	var one int
+	return db.health.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
 
 func openPostgres(ctx context.Context, cfg config.Config) (*DB, error) {
 	dsn, err := postgresDSN(cfg)
@@ -92,8 +108,15 @@ func openPostgres(ctx context.Context, cfg config.Config) (*DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	health, err := sql.Open("postgres", dsn)
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	health.SetMaxOpenConns(1)
+	health.SetMaxIdleConns(1)
 	bounded := newBoundedDriver(drv, cfg.DBMaxConns, cfg.DBPoolWait)
-	return &DB{Client: ent.NewClient(ent.Driver(bounded)), SQL: sqlDB, Dialect: dialect.Postgres, DSN: dsn}, nil
+	return &DB{Client: ent.NewClient(ent.Driver(bounded)), SQL: sqlDB, Dialect: dialect.Postgres, DSN: dsn, health: health}, nil
 }
 
 // postgresDSN adds settings to the URL unless the operator chose their own:
