@@ -153,9 +153,11 @@ func openSQLite(ctx context.Context, cfg config.Config) (*DB, error) {
 	}
 	// _txlock=immediate takes the write lock when a transaction starts, so two
 	// writers queue on busy_timeout instead of failing on lock upgrade.
+	// synchronous=FULL syncs the WAL at every commit: with NORMAL, a power
+	// loss may drop commits a client was already told about.
 	dsn := "file:" + cfg.SQLitePath() +
 		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		"&_pragma=synchronous(FULL)&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("TASKMIND_DATA_DIR: opening SQLite: %w", err)

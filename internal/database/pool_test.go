@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
@@ -33,5 +34,32 @@ func TestPoolWaitIsBounded(t *testing.T) {
 	}
 	if _, err := db.Client.User.Query().Count(ctx); !errors.Is(err, apperr.ErrPoolTimeout) {
 		t.Fatalf("query on a full pool: %v, want ErrPoolTimeout", err)
+	}
+}
+
+// TestSQLiteKeepsAcknowledgedCommits: in WAL mode synchronous=NORMAL may
+// lose the last commits on power loss; FULL syncs the WAL on every commit,
+// so what a client was told is stored stays stored. Every pooled
+// connection must have it, not only the first.
+func TestSQLiteKeepsAcknowledgedCommits(t *testing.T) {
+	db := dbtest.Open(t, dbtest.SQLite(t))
+	ctx := context.Background()
+	conns := make([]*sql.Conn, 0, 3)
+	for range 3 {
+		c, err := db.SQL.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var mode int
+		if err := c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != 2 { // 2 is FULL
+			t.Errorf("connection %d: PRAGMA synchronous = %d, want 2 (FULL)", i, mode)
+		}
+		c.Close()
 	}
 }
