@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/taskmind/taskmind/ent/apitoken"
+	"github.com/taskmind/taskmind/ent/idempotencykey"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
 	"github.com/taskmind/taskmind/ent/mlmodel"
@@ -81,15 +82,16 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apitoken.Table:   apitoken.ValidColumn,
-			identity.Table:   identity.ValidColumn,
-			loginlink.Table:  loginlink.ValidColumn,
-			mlmodel.Table:    mlmodel.ValidColumn,
-			modelblob.Table:  modelblob.ValidColumn,
-			prediction.Table: prediction.ValidColumn,
-			session.Table:    session.ValidColumn,
-			task.Table:       task.ValidColumn,
-			user.Table:       user.ValidColumn,
+			apitoken.Table:       apitoken.ValidColumn,
+			idempotencykey.Table: idempotencykey.ValidColumn,
+			identity.Table:       identity.ValidColumn,
+			loginlink.Table:      loginlink.ValidColumn,
+			mlmodel.Table:        mlmodel.ValidColumn,
+			modelblob.Table:      modelblob.ValidColumn,
+			prediction.Table:     prediction.ValidColumn,
+			session.Table:        session.ValidColumn,
+			task.Table:           task.ValidColumn,
+			user.Table:           user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"api_tokens\":8589934592,\"identities\":12884901888,\"login_links\":17179869184,\"ml_models\":25769803776,\"model_blobs\":30064771072,\"predictions\":34359738368,\"sessions\":21474836480,\"tasks\":0,\"users\":4294967296}"
+const IncrementStarts = "{\"api_tokens\":8589934592,\"idempotency_keys\":38654705664,\"identities\":12884901888,\"login_links\":17179869184,\"ml_models\":25769803776,\"model_blobs\":30064771072,\"predictions\":34359738368,\"sessions\":21474836480,\"tasks\":0,\"users\":4294967296}"

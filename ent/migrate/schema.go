@@ -34,6 +34,43 @@ var (
 				OnDelete:   schema.NoAction,
 			},
 		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "apitoken_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{APITokensColumns[8]},
+			},
+		},
+	}
+	// IdempotencyKeysColumns holds the columns for the "idempotency_keys" table.
+	IdempotencyKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "scope", Type: field.TypeString, Size: 64},
+		{Name: "key", Type: field.TypeString, Size: 255},
+		{Name: "request_sha256", Type: field.TypeString, Size: 64},
+		{Name: "status", Type: field.TypeInt, Default: 0},
+		{Name: "content_type", Type: field.TypeString, Nullable: true, Size: 128},
+		{Name: "response", Type: field.TypeBytes, Nullable: true, Size: 1048576},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// IdempotencyKeysTable holds the schema information for the "idempotency_keys" table.
+	IdempotencyKeysTable = &schema.Table{
+		Name:       "idempotency_keys",
+		Columns:    IdempotencyKeysColumns,
+		PrimaryKey: []*schema.Column{IdempotencyKeysColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "idempotencykey_user_id_scope_key",
+				Unique:  true,
+				Columns: []*schema.Column{IdempotencyKeysColumns[1], IdempotencyKeysColumns[2], IdempotencyKeysColumns[3]},
+			},
+			{
+				Name:    "idempotencykey_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{IdempotencyKeysColumns[8]},
+			},
+		},
 	}
 	// IdentitiesColumns holds the columns for the "identities" table.
 	IdentitiesColumns = []*schema.Column{
@@ -86,6 +123,13 @@ var (
 				Columns:    []*schema.Column{LoginLinksColumns[5]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "loginlink_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{LoginLinksColumns[5]},
 			},
 		},
 	}
@@ -174,6 +218,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{PredictionsColumns[10], PredictionsColumns[0]},
 			},
+			{
+				Name:    "prediction_user_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{PredictionsColumns[10], PredictionsColumns[9]},
+			},
+			{
+				Name:    "prediction_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{PredictionsColumns[9]},
+			},
 		},
 	}
 	// SessionsColumns holds the columns for the "sessions" table.
@@ -196,6 +250,13 @@ var (
 				Columns:    []*schema.Column{SessionsColumns[5]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "session_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{SessionsColumns[5]},
 			},
 		},
 	}
@@ -270,6 +331,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APITokensTable,
+		IdempotencyKeysTable,
 		IdentitiesTable,
 		LoginLinksTable,
 		MlModelsTable,
@@ -285,6 +347,9 @@ func init() {
 	APITokensTable.ForeignKeys[0].RefTable = UsersTable
 	APITokensTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	IdempotencyKeysTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(38654705664),
 	}
 	IdentitiesTable.ForeignKeys[0].RefTable = UsersTable
 	IdentitiesTable.Annotation = &entsql.Annotation{

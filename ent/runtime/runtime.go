@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/taskmind/taskmind/ent/apitoken"
+	"github.com/taskmind/taskmind/ent/idempotencykey"
 	"github.com/taskmind/taskmind/ent/identity"
 	"github.com/taskmind/taskmind/ent/loginlink"
 	"github.com/taskmind/taskmind/ent/mlmodel"
@@ -59,6 +60,41 @@ func init() {
 	apitokenDescTokenHash := apitokenFields[1].Descriptor()
 	// apitoken.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
 	apitoken.TokenHashValidator = apitokenDescTokenHash.Validators[0].(func([]byte) error)
+	idempotencykey.Policy = privacy.NewPolicies(schema.IdempotencyKey{})
+	idempotencykey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := idempotencykey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	idempotencykeyFields := schema.IdempotencyKey{}.Fields()
+	_ = idempotencykeyFields
+	// idempotencykeyDescScope is the schema descriptor for scope field.
+	idempotencykeyDescScope := idempotencykeyFields[1].Descriptor()
+	// idempotencykey.ScopeValidator is a validator for the "scope" field. It is called by the builders before save.
+	idempotencykey.ScopeValidator = idempotencykeyDescScope.Validators[0].(func(string) error)
+	// idempotencykeyDescKey is the schema descriptor for key field.
+	idempotencykeyDescKey := idempotencykeyFields[2].Descriptor()
+	// idempotencykey.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	idempotencykey.KeyValidator = idempotencykeyDescKey.Validators[0].(func(string) error)
+	// idempotencykeyDescRequestSha256 is the schema descriptor for request_sha256 field.
+	idempotencykeyDescRequestSha256 := idempotencykeyFields[3].Descriptor()
+	// idempotencykey.RequestSha256Validator is a validator for the "request_sha256" field. It is called by the builders before save.
+	idempotencykey.RequestSha256Validator = idempotencykeyDescRequestSha256.Validators[0].(func(string) error)
+	// idempotencykeyDescStatus is the schema descriptor for status field.
+	idempotencykeyDescStatus := idempotencykeyFields[4].Descriptor()
+	// idempotencykey.DefaultStatus holds the default value on creation for the status field.
+	idempotencykey.DefaultStatus = idempotencykeyDescStatus.Default.(int)
+	// idempotencykeyDescContentType is the schema descriptor for content_type field.
+	idempotencykeyDescContentType := idempotencykeyFields[5].Descriptor()
+	// idempotencykey.ContentTypeValidator is a validator for the "content_type" field. It is called by the builders before save.
+	idempotencykey.ContentTypeValidator = idempotencykeyDescContentType.Validators[0].(func(string) error)
+	// idempotencykeyDescResponse is the schema descriptor for response field.
+	idempotencykeyDescResponse := idempotencykeyFields[6].Descriptor()
+	// idempotencykey.ResponseValidator is a validator for the "response" field. It is called by the builders before save.
+	idempotencykey.ResponseValidator = idempotencykeyDescResponse.Validators[0].(func([]byte) error)
 	identityMixin := schema.Identity{}.Mixin()
 	identity.Policy = privacy.NewPolicies(schema.Identity{})
 	identity.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -70,6 +70,11 @@ func (Session) Edges() []ent.Edge {
 	}
 }
 
+// Indexes of the Session: sessions are listed and revoked per user.
+func (Session) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("user_id")}
+}
+
 // Annotations of the session: not part of the GraphQL API.
 func (Session) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
@@ -102,6 +107,11 @@ func (APIToken) Edges() []ent.Edge {
 	}
 }
 
+// Indexes of the APIToken: tokens are listed and revoked per user.
+func (APIToken) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("user_id")}
+}
+
 // Annotations of the token: a GraphQL type, listed through custom fields.
 func (APIToken) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Type("APIToken"), entgql.Skip(entgql.SkipWhereInput, entgql.SkipOrderField, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)}
@@ -127,6 +137,11 @@ func (LoginLink) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("user", User.Type).Ref("login_links").Field("user_id").Unique().Required().Immutable(),
 	}
+}
+
+// Indexes of the LoginLink: links are revoked per user.
+func (LoginLink) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("user_id")}
 }
 
 // Annotations of the link: not part of the GraphQL API.

@@ -124,9 +124,14 @@ func (Prediction) Edges() []ent.Edge {
 	}
 }
 
-// Indexes of the prediction: history is listed per user, newest first.
+// Indexes of the prediction: history is listed per user, newest first
+// (by id or by created_at), and everyone's by admins.
 func (Prediction) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("user_id", "id")}
+	return []ent.Index{
+		index.Fields("user_id", "id"),
+		index.Fields("user_id", "created_at"),
+		index.Fields("created_at"),
+	}
 }
 
 // Annotations of the prediction.
