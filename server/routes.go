@@ -30,10 +30,10 @@ func (s *Server) routes() {
 		e.GET("/metrics", echo.WrapHandler(s.deps.Metrics.Handler()))
 	}
 
-	e.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, "/graphql", s.serveGraphQL)
+	e.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, "/graphql", s.serveGraphQL, s.idempotent)
 
 	e.GET("/tasks", s.listTasks, s.requireViewer)
-	e.POST("/tasks", s.createTask, s.requireViewer)
+	e.POST("/tasks", s.createTask, s.requireViewer, s.idempotent)
 
 	e.GET("/v2/health/live", s.v2Live)
 	e.GET("/v2/health/ready", s.v2Ready)
