@@ -89,3 +89,23 @@ func TestBatchLimitCountsTheBatchARequestSends(t *testing.T) {
 		t.Errorf("the instance keeps %d floats of arenas; the limit is %d", kept, limit)
 	}
 }
+
+// TestBatchLimitCountsWorkAtTheBatch bounds the multiply-adds instead of the
+// memory: the outer product's work is (N·w)², so a limit of four batch-1
+// predictions' work admits batch 2, not 4.
+func TestBatchLimitCountsWorkAtTheBatch(t *testing.T) {
+	const width = 64
+	one := int64(width * width) // multiply-adds of the [w,1]·[1,w] product
+	e := New(Options{PoolSize: 1, Limits: onnxcheck.Limits{MaxMultiplyAdds: 4 * one}})
+	t.Cleanup(e.Close)
+	if err := e.Load(context.Background(), "quad", "1", quadratic(width), Meta{}); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := e.lookup("quad").info.MaxBatch; got != 2 {
+		t.Errorf("MaxBatch = %d; want 2 ((2·%d)² = 4·%d multiply-adds)", got, width, one)
+	}
+	_, err := e.Predict(context.Background(), "quad", []Tensor{{Name: "x", Shape: []int{3, width}, Data: make([]float32, 3*width)}})
+	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "the limit is 2") {
+		t.Errorf("Predict(batch 3): got %v, want ErrBadInput naming the limit 2", err)
+	}
+}

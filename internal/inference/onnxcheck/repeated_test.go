@@ -88,3 +88,34 @@ func TestCheckBoundsRepeatedFields(t *testing.T) {
 		})
 	}
 }
+
+// TestCostAtPricesTheBatch checks that the work of a batch is inferred at
+// that batch: an outer product of a batch-dependent column with itself
+// costs (N·w)², not N·w².
+func TestCostAtPricesTheBatch(t *testing.T) {
+	const w = 8
+	m := onnxtest.Model{Graph: onnxtest.Graph{
+		Nodes: []onnxtest.Node{
+			{Name: "col", Op: "Reshape", In: []string{"x", "shape"}, Out: []string{"c"}},
+			{Name: "row", Op: "Transpose", In: []string{"c"}, Out: []string{"r"}, Attrs: []onnxtest.Attr{onnxtest.Ints("perm", 1, 0)}},
+			{Name: "outer", Op: "MatMul", In: []string{"c", "r"}, Out: []string{"y"}},
+		},
+		Initializers: []onnxtest.Tensor{{Name: "shape", Dims: []int64{2}, DataType: onnxtest.Int64, Int64s: []int64{-1, 1}}},
+		Inputs:       []onnxtest.Value{{Name: "x", Elem: onnxtest.Float, Dims: []int64{-1, w}}},
+		Outputs:      []onnxtest.Value{{Name: "y", Elem: onnxtest.Float, NoShape: true}},
+	}}.Marshal()
+	r, err := onnxcheck.Check(m, onnxcheck.Limits{MaxMultiplyAdds: 1000})
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	for _, n := range []int{1, 3} {
+		got, err := r.CostAt(n)
+		if want := int64(n * w * n * w); err != nil || got != want {
+			t.Errorf("CostAt(%d) = %d, %v; want %d", n, got, err, want)
+		}
+	}
+	// (4·8)² = 1024 is over the limit of 1000.
+	if _, err := r.CostAt(4); !errors.Is(err, onnxcheck.ErrInvalid) || !strings.Contains(err.Error(), "at batch 4") {
+		t.Errorf("CostAt(4): got %v, want ErrInvalid at batch 4", err)
+	}
+}
