@@ -109,3 +109,26 @@ func TestBatchLimitCountsWorkAtTheBatch(t *testing.T) {
 		t.Errorf("Predict(batch 3): got %v, want ErrBadInput naming the limit 2", err)
 	}
 }
+
+// TestLoadRefusesStringsBombBeforeDecoding loads a model whose Relu carries
+// a STRINGS attribute of 4M empty entries (8 MB of file; onnx-go's decoder
+// spends ~650 MiB on it). The pre-parse refuses it, so onnx-go never runs:
+// the whole load allocates a small fraction of what one decode would.
+func TestLoadRefusesStringsBombBeforeDecoding(t *testing.T) {
+	m := onnxtest.Tiny()
+	m.Graph.Nodes[2].Attrs = []onnxtest.Attr{{Name: "names", Type: onnxtest.AttrStrings, Strings: make([]string, 4<<20)}}
+	b := m.Marshal()
+	e := New(Options{PoolSize: 1})
+	t.Cleanup(e.Close)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := e.Load(context.Background(), "bomb", "1", b, Meta{})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrInvalidModel) || !strings.Contains(err.Error(), `attribute "names" has more than 64 values`) {
+		t.Fatalf("Load: got %v, want ErrInvalidModel naming the attribute", err)
+	}
+	if got, bound := after.TotalAlloc-before.TotalAlloc, uint64(16<<20); got > bound {
+		t.Errorf("the refused load allocated %d MiB; want at most %d MiB", got>>20, bound>>20)
+	}
+}
