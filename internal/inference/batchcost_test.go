@@ -132,3 +132,25 @@ func TestLoadRefusesStringsBombBeforeDecoding(t *testing.T) {
 		t.Errorf("the refused load allocated %d MiB; want at most %d MiB", got>>20, bound>>20)
 	}
 }
+
+// TestBatchLimitAtDefaultLimits is the reported case at the shipped limits:
+// with x [N,1024] the outer product holds (1024·N)² floats, 4 GiB at the
+// batch 64 that batch-1 pricing gave it. Only the limit is checked here;
+// running the largest batch is TestBatchLimitCountsTheBatchARequestSends's.
+func TestBatchLimitAtDefaultLimits(t *testing.T) {
+	e := New(Options{PoolSize: 1})
+	t.Cleanup(e.Close)
+	if err := e.Load(context.Background(), "quad", "1", quadratic(1024), Meta{}); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	m := e.lookup("quad")
+	limit := int(onnxcheck.DefaultLimits().MaxTotalElements)
+	size, err := m.plan.ArenaSize([][]int{{m.info.MaxBatch, 1024}})
+	if err != nil || size > limit {
+		t.Errorf("maxBatch %d needs %d floats (err %v); the limit is %d", m.info.MaxBatch, size, err, limit)
+	}
+	// The one-value cap binds first: (1024·5)² is within 32 Mi elements, (1024·6)² is not.
+	if m.info.MaxBatch != 5 {
+		t.Errorf("maxBatch = %d; want 5", m.info.MaxBatch)
+	}
+}
