@@ -211,8 +211,8 @@ type model struct {
 	// plan is the compiled model its instances share; nil when gorgonnx
 	// serves it.
 	plan *cpubackend.Plan
-	// work is the multiply-adds of one item (batch 1), from the pre-parse.
-	work int64
+	// cost is the pre-parse's report, which prices a batch (CostAt).
+	cost *onnxcheck.Report
 	// gorgonnxErr says why gorgonnx cannot run the model (an operator or
 	// form it lacks or computes wrongly); nil when it can.
 	gorgonnxErr error
@@ -260,7 +260,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, b []byte, meta 
 	}
 	defer e.clearLoading(name)
 
-	m := &model{info: info, bytes: b, opset: rep.Opset, work: rep.MultiplyAdds, gorgonnxErr: rep.GorgonnxError(), free: make(chan *instance, e.opts.PoolSize)}
+	m := &model{info: info, bytes: b, opset: rep.Opset, cost: rep, gorgonnxErr: rep.GorgonnxError(), free: make(chan *instance, e.opts.PoolSize)}
 	first, outputs, err := e.trial(m)
 	if err != nil {
 		return err
@@ -351,9 +351,9 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		// An instance keeps earlier batch sizes' buffers within twice what
-		// one prediction may use.
-		budget := 2 * e.opts.Limits.WithDefaults().MaxTotalElements
+		// An instance keeps earlier batch sizes' buffers only within what
+		// one prediction may use, and never lays out a larger one.
+		budget := e.opts.Limits.WithDefaults().MaxTotalElements
 		m.plan, planErr = compile(m.bytes, m.info.Inputs, m.opset, set, int(budget))
 		if planErr == nil {
 			inst = &instance{plan: m.plan.NewInstance()}
@@ -375,7 +375,7 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 			}
 		}
 		m.info.Backend, m.info.Kernels, m.info.Batch = BackendCompiled, m.plan.Kernels(), true
-		m.info.MaxBatch = e.batchLimit(m, shapes)
+		m.info.MaxBatch = e.batchLimit(m)
 	case refErr == nil:
 		if planErr != nil {
 			e.log.Info("serving the model with gorgonnx", "model", m.info.Name, "version", m.info.Version, "reason", planErr)
@@ -414,16 +414,38 @@ func (e *Engine) trial(m *model) (*instance, []TensorSpec, error) {
 // where a batch would need more memory or work than the pre-parse allows
 // one prediction (Limits.MaxTotalElements, Limits.MaxMultiplyAdds), so that
 // a caller cannot multiply a large model's footprint by the batch size.
-func (e *Engine) batchLimit(m *model, shapes [][]int) int {
+// Each batch is priced as sent, not as N times batch 1: buffers may grow
+// faster than the batch. Batches are tried in order and the first that does
+// not fit ends the search, so every batch up to the limit fits.
+func (e *Engine) batchLimit(m *model) int {
+	limit := 1
+	for n := 2; n <= e.opts.MaxBatch && e.fits(m, n); n++ {
+		limit = n
+	}
+	return limit
+}
+
+// fits says whether one prediction at batch n stays within the limits.
+func (e *Engine) fits(m *model, n int) bool {
 	lim := e.opts.Limits.WithDefaults()
-	limit := e.opts.MaxBatch
-	if per, err := m.plan.ArenaSize(shapes); err == nil && per > 0 {
-		limit = min(limit, int(lim.MaxTotalElements/int64(per)))
+	size, err := m.plan.ArenaSize(batchShapes(m.info.Inputs, n))
+	if err != nil || int64(size) > lim.MaxTotalElements {
+		return false
 	}
-	if m.work > 0 {
-		limit = min(limit, int(lim.MaxMultiplyAdds/m.work))
+	_, err = m.cost.CostAt(n)
+	return err == nil
+}
+
+// batchShapes is the inputs' declared shapes at batch n.
+func batchShapes(specs []TensorSpec, n int) [][]int {
+	shapes := make([][]int, len(specs))
+	for i, s := range specs {
+		shapes[i] = slices.Clone(s.Shape)
+		if len(shapes[i]) > 0 {
+			shapes[i][0] = n
+		}
 	}
-	return max(limit, 1)
+	return shapes
 }
 
 // KernelSet is the kernel set the compiled backend uses (Options.Kernels).

@@ -18,9 +18,9 @@ type Options struct {
 	// Kernels computes the matrix products; nil means kernels.Default().
 	// Weights are packed for it, so a plan keeps the set it was built with.
 	Kernels *kernels.Set
-	// ArenaBudget bounds the floats an instance keeps for the layouts of
-	// input shapes it saw before the current one (0: no bound beyond four
-	// layouts).
+	// ArenaBudget bounds the floats an instance keeps for all the layouts
+	// it holds, the current one included: inputs whose layout alone exceeds
+	// it are refused (0: no bound beyond four layouts).
 	ArenaBudget int
 }
 
@@ -557,6 +557,11 @@ func (p *Plan) layout(shapes [][]int) (*binding, error) {
 	b, size, err := p.shapesFor(shapes)
 	if err != nil {
 		return nil, err
+	}
+	if p.arenaBudget > 0 && size > p.arenaBudget {
+		// Refused before the arena exists: a layout over the budget is the
+		// one allocation the budget is there to prevent.
+		return nil, fmt.Errorf("cpubackend: inputs of shapes %v need %d floats of buffers; the limit is %d", shapes, size, p.arenaBudget)
 	}
 	b.size = size
 	arena := make([]float32, size)

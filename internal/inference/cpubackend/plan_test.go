@@ -242,6 +242,15 @@ func TestLayoutsWithinBudget(t *testing.T) {
 			t.Errorf("after batch %d the instance keeps %d floats; budget %d", n, kept, 10*per)
 		}
 	}
+	// A batch whose layout alone is over the budget is refused before its
+	// arena is allocated, and the instance keeps what it had.
+	before := inst.ArenaFloats()
+	if _, err := inst.Run(context.Background(), [][]int{{11, 1, 28, 28}}, [][]float32{make([]float32, 11*784)}); !errors.Is(err, cpubackend.ErrShape) || !strings.Contains(err.Error(), "the limit is") {
+		t.Errorf("batch 11 over a budget of 10 images: got %v, want ErrShape naming the limit", err)
+	}
+	if kept := inst.ArenaFloats(); kept != before || kept > 10*per {
+		t.Errorf("after the refused batch the instance keeps %d floats (before %d); budget %d", kept, before, 10*per)
+	}
 }
 
 // TestViewChainAnyBatch runs the Shape → Gather → Unsqueeze → Concat →

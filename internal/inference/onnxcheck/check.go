@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,6 +158,44 @@ type Report struct {
 	// it is not empty only the compiled backend may serve the model: if that
 	// cannot compile it, refuse it with GorgonnxError rather than fall back.
 	GorgonnxUnsupported []string
+
+	// What CostAt needs to run shape inference again at another batch.
+	graph *graph
+	order []int
+	lim   Limits
+}
+
+// CostAt runs shape inference again with the first dimension of every
+// input set to batch, and returns the multiply-adds of that prediction. It
+// fails, wrapping ErrInvalid, when an input, a single value or the work at
+// that batch exceeds the limits Check was given. The sum of all values is
+// not checked here: what a batch holds at once is the serving backend's to
+// price (the compiled plan reuses buffers). Costs need not grow linearly
+// with the batch (a product of a batch-dependent tensor with its own
+// transpose grows with its square), so a batch-1 cost times the batch
+// proves nothing.
+func (r *Report) CostAt(batch int) (int64, error) {
+	if batch < 1 {
+		return 0, invalidf("a batch of %d; batches start at 1", batch)
+	}
+	inputs := make([]TensorSpec, len(r.Inputs))
+	for i, in := range r.Inputs {
+		in.Shape = slices.Clone(in.Shape)
+		if len(in.Shape) > 0 {
+			in.Shape[0] = batch
+		}
+		if n := int64(in.Elements()); n > r.lim.MaxInputElements {
+			return 0, invalidf("input %q at batch %d has %d elements; the limit is %d", in.Name, batch, n, r.lim.MaxInputElements)
+		}
+		inputs[i] = in
+	}
+	lim := r.lim
+	lim.MaxTotalElements = math.MaxInt64
+	work, _, err := inferShapes(r.graph, r.order, inputs, r.Opset, lim, map[string]bool{})
+	if err != nil {
+		return 0, fmt.Errorf("at batch %d: %w", batch, err)
+	}
+	return work, nil
 }
 
 // GorgonnxError says why gorgonnx cannot serve the model, or is nil when it
@@ -324,6 +363,7 @@ func checkModel(m *model, lim Limits) (*Report, error) {
 		return nil, err
 	}
 	r.MultiplyAdds = work
+	r.graph, r.order, r.lim = g, order, lim
 	for i := range r.Outputs {
 		inferred := outShapes[i]
 		for j, d := range r.Outputs[i].Shape {

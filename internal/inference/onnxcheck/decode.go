@@ -39,8 +39,11 @@ type attribute struct {
 	s      string
 	ints   []int64
 	floats int64
-	t      *tensor
-	has    map[protowire.Number]bool
+	// strings counts the entries of a STRINGS payload (field 9); nothing
+	// reads them, but onnx-go decodes them all.
+	strings int64
+	t       *tensor
+	has     map[protowire.Number]bool
 }
 
 type tensor struct {
@@ -113,7 +116,13 @@ type decoder struct {
 	// counts bound the number of objects decoded, so that a file made of
 	// millions of empty nodes cannot make the checker itself allocate much.
 	nodes, attrs, values int
+	// opsets and metadata count repeated ModelProto fields: onnx-go keeps
+	// every copy, even of one domain, so a map of distinct ones is no bound.
+	opsets, metadata int
 }
+
+// maxMetadata bounds ModelProto.metadata_props; exporters write a handful.
+const maxMetadata = 1024
 
 func (d *decoder) enter(msg string) error {
 	d.depth++
@@ -150,6 +159,11 @@ func (d *decoder) model(b []byte) (*model, error) {
 			if b, err = f.message(msg); err == nil {
 				err = d.opset(b, m.opsets)
 			}
+		case 14:
+			d.metadata++
+			if d.metadata > maxMetadata {
+				return invalidf("the model has more than %d metadata entries", maxMetadata)
+			}
 		case 20:
 			return invalidf("training information (ModelProto.training_info) is not supported")
 		case 25:
@@ -163,8 +177,15 @@ func (d *decoder) model(b []byte) (*model, error) {
 	return m, nil
 }
 
+// maxOpsets bounds ModelProto.opset_import.
+const maxOpsets = 16
+
 func (d *decoder) opset(b []byte, opsets map[string]int64) error {
 	const msg = "OperatorSetIdProto"
+	d.opsets++
+	if d.opsets > maxOpsets {
+		return invalidf("the model imports more than %d operator sets", maxOpsets)
+	}
 	if err := d.enter(msg); err != nil {
 		return err
 	}
@@ -183,9 +204,6 @@ func (d *decoder) opset(b []byte, opsets map[string]int64) error {
 	})
 	if err != nil {
 		return err
-	}
-	if len(opsets) >= 16 {
-		return invalidf("the model imports more than 16 operator sets")
 	}
 	if domain == "ai.onnx" {
 		domain = ""
@@ -252,6 +270,8 @@ func (d *decoder) graph(b []byte) (*graph, error) {
 			default:
 				g.valueInfos = append(g.valueInfos, v)
 			}
+		case 14:
+			return invalidf("quantization annotations are not supported")
 		case 15:
 			return invalidf("sparse initializers are not supported")
 		}
@@ -361,6 +381,12 @@ func (d *decoder) attribute(b []byte) (attribute, error) {
 		case 8:
 			a.ints, err = f.int64s(msg, "attribute "+quote(a.name), a.ints, maxAttrValues)
 		case 9:
+			// Each entry costs onnx-go an allocation of its own, so a file
+			// of empty strings multiplies its size many times over.
+			a.strings++
+			if a.strings > maxAttrValues {
+				return invalidf("attribute %q has more than %d values", a.name, maxAttrValues)
+			}
 			err = f.want(msg, protowire.BytesType)
 		case 10:
 			return invalidf("tensor-list attributes are not supported")

@@ -158,7 +158,9 @@ func checkNode(n *node, i int, opset int64, lim Limits, gaps map[string]bool) (i
 		attrs[a.name] = a
 		want, known := spec.attrs[a.name]
 		if !known {
-			continue
+			// An attribute the checks do not know is one whose effect on
+			// shapes and cost they cannot vouch for.
+			return 0, invalidf("node %s has an unknown attribute %q", name, a.name)
 		}
 		if a.typ != want {
 			return 0, invalidf("node %s attribute %q has type %s; want %s", name, a.name, attrTypeName(a.typ), attrTypeName(want))

@@ -18,12 +18,13 @@ const (
 	Int64  = 7
 	Double = 11
 
-	AttrFloat  = 1
-	AttrInt    = 2
-	AttrString = 3
-	AttrTensor = 4
-	AttrFloats = 6
-	AttrInts   = 7
+	AttrFloat   = 1
+	AttrInt     = 2
+	AttrString  = 3
+	AttrTensor  = 4
+	AttrFloats  = 6
+	AttrInts    = 7
+	AttrStrings = 8
 )
 
 // Model is an ONNX model to encode. Zero IRVersion and Opset mean 7 and 12.
@@ -58,6 +59,9 @@ type Attr struct {
 	S    string
 	Ints []int64
 	T    *Tensor
+	// Strings are written as repeated field 9 whatever Type says, so a
+	// test can hang a STRINGS payload on an attribute of any declared kind.
+	Strings []string
 }
 
 // Tensor is an initializer or constant. Floats and Int64s are written as
@@ -177,6 +181,9 @@ func (a *Attr) marshal() []byte {
 			p = protowire.AppendVarint(p, uint64(v))
 		}
 		b = appendMessage(b, 8, p)
+	}
+	for _, v := range a.Strings {
+		b = appendString(b, 9, v)
 	}
 	b = protowire.AppendTag(b, 20, protowire.VarintType)
 	return protowire.AppendVarint(b, uint64(a.Type))
