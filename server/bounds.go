@@ -205,7 +205,16 @@ func (s *Server) boundMultipart(req *http.Request) error {
 		return errTooLarge(limit)
 	}
 	// The limit covers the whole body, the head included.
-	rest := http.MaxBytesReader(nil, req.Body, limit-int64(seen.Len()))
+	rest := io.Reader(http.MaxBytesReader(nil, req.Body, limit-int64(seen.Len())))
+	if limit == small {
+		// Small enough to hold: reading it here turns an oversized
+		// chunked body into a 413 (gqlgen would call it a bad file, 422).
+		tail, err := io.ReadAll(rest)
+		if err != nil {
+			return multipartError(err, small, "multipart request could not be read")
+		}
+		rest = bytes.NewReader(tail)
+	}
 	req.Body = struct {
 		io.Reader
 		io.Closer
