@@ -77,6 +77,7 @@ func TestMultipartIsBoundedBeforeParsing(t *testing.T) {
 		if status != http.StatusRequestEntityTooLarge {
 			t.Errorf("status %d %.200s, want 413", status, body)
 		}
+		t.Logf("allocated %d KiB", alloc>>10)
 		if alloc > limit {
 			t.Errorf("allocated %d MiB serving it, want under 32 MiB", alloc>>20)
 		}
@@ -96,6 +97,7 @@ func TestMultipartIsBoundedBeforeParsing(t *testing.T) {
 		if status != http.StatusRequestEntityTooLarge {
 			t.Errorf("status %d %.200s, want 413", status, body)
 		}
+		t.Logf("allocated %d KiB", alloc>>10)
 		if alloc > limit {
 			t.Errorf("allocated %d MiB serving it, want under 32 MiB", alloc>>20)
 		}
