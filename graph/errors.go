@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -32,6 +33,7 @@ const (
 func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		gerr.Message = withoutSuggestion(gerr.Message)
 		var internal *internalError
 		if errors.As(err, &internal) {
 			log.ErrorContext(ctx, "graphql resolver failed",
@@ -93,4 +95,14 @@ func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
 			"request_id", requestid.From(ctx), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errors.New("internal error")
 	}
+}
+
+// withoutSuggestion cuts gqlparser's "Did you mean ...?" tail: some
+// validator rules (unknown arguments among them) add it even with
+// suggestions disabled, and it lists the schema to a client that guesses.
+func withoutSuggestion(msg string) string {
+	if i := strings.Index(msg, " Did you mean"); i >= 0 {
+		return msg[:i]
+	}
+	return msg
 }

@@ -22,6 +22,11 @@ type HandlerOptions struct {
 	Introspection   bool
 	ComplexityLimit int
 	MaxDepth        int
+	// MaxRootFields caps an operation's root fields, aliases included.
+	MaxRootFields int
+	// MaxCostlyFields caps how many inference or upload fields one
+	// operation may run.
+	MaxCostlyFields int
 	// MaxUploadBytes caps multipart uploads (model files).
 	MaxUploadBytes int64
 	// AllowedOrigins are extra websocket origins besides the server's own
@@ -78,6 +83,7 @@ func NewHandler(schema graphql.ExecutableSchema, client *ent.Client, log *slog.L
 	// Depth first: a deeply nested document is refused for its depth before
 	// its complexity is even computed.
 	srv.Use(depthLimit{max: opts.MaxDepth})
+	srv.Use(operationBounds{maxRoot: opts.MaxRootFields, maxCostly: opts.MaxCostlyFields})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	// Response middleware runs outside whatever is added after it: these
 	// must see the Transactioner's errors, recordOutcome and the metrics

@@ -35,6 +35,13 @@ func (s *Server) serveGraphQL(c echo.Context) error {
 			return &httpError{status: http.StatusBadRequest, body: restErrorBody{Code: string(apperr.BadUserInput),
 				Message: "multipart requests need a GraphQL-Preflight: 1 header"}}
 		}
+		if err := s.boundMultipart(req); err != nil {
+			return err
+		}
+	} else if !upgrade {
+		if err := checkGraphQLHygiene(req); err != nil {
+			return err
+		}
 	}
 	if upgrade {
 		// http.Server.Shutdown does not track hijacked connections: tie each

@@ -134,6 +134,11 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Request().TLS != nil {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
+		if carriesUserData(c.Request().URL.Path) {
+			// A shared cache or the browser's back button must not keep
+			// one user's tasks, tokens or session answers.
+			h.Set(echo.HeaderCacheControl, "no-store")
+		}
 		return next(c)
 	}
 }
@@ -153,6 +158,17 @@ func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}
+}
+
+// carriesUserData reports whether a path answers with user data (the API
+// and sign-in routes), as opposed to the SPA's static files.
+func carriesUserData(path string) bool {
+	for _, p := range []string{"/graphql", "/tasks", "/v2", "/auth/", "/metrics"} {
+		if path == p || strings.HasPrefix(path, p+"/") || (strings.HasSuffix(p, "/") && strings.HasPrefix(path, p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // limitBody refuses bodies over the limit before reading them when the

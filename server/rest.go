@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -124,7 +125,14 @@ func decodeJSON(c echo.Context, dst any) error {
 		return &httpError{status: http.StatusUnsupportedMediaType, body: restErrorBody{
 			Code: "UNSUPPORTED_MEDIA_TYPE", Message: "Content-Type must be application/json"}}
 	}
-	dec := json.NewDecoder(c.Request().Body)
+	raw, err := readBounded(c.Request())
+	if err != nil {
+		return err
+	}
+	if err := checkJSONText(raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)

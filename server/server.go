@@ -91,6 +91,8 @@ func New(d Deps) *Server {
 		Introspection:   d.Config.Introspection,
 		ComplexityLimit: d.Config.ComplexityLimit,
 		MaxDepth:        d.Config.MaxDepth,
+		MaxRootFields:   d.Config.MaxRootFields,
+		MaxCostlyFields: d.Config.MaxCostlyFields,
 		// The registry names the model size limit in its error; the
 		// transport only stops what is far beyond it.
 		MaxUploadBytes: d.Config.MaxModelBytes + 1<<20,

@@ -46,6 +46,8 @@ type Config struct {
 	ComplexityLimit int
 	MaxDepth        int
 	MaxBodyBytes    int64
+	MaxRootFields   int
+	MaxCostlyFields int
 
 	// Identity.
 	SecretKey      string // TASKMIND_SECRET_KEY; generated into DataDir when empty
@@ -106,6 +108,8 @@ func Load(getenv func(string) string) (Config, error) {
 		Introspection:      true,
 		ComplexityLimit:    2000,
 		MaxDepth:           15,
+		MaxRootFields:      50,
+		MaxCostlyFields:    4,
 		MaxBodyBytes:       1 << 20,
 		ShutdownTimeout:    20 * time.Second,
 		DefaultRole:        "MEMBER",
@@ -131,6 +135,8 @@ func Load(getenv func(string) string) (Config, error) {
 	p.boolean("TASKMIND_GRAPHQL_INTROSPECTION", &c.Introspection)
 	p.integer("TASKMIND_GRAPHQL_COMPLEXITY_LIMIT", &c.ComplexityLimit)
 	p.integer("TASKMIND_GRAPHQL_MAX_DEPTH", &c.MaxDepth)
+	p.integer("TASKMIND_GRAPHQL_MAX_ROOT_FIELDS", &c.MaxRootFields)
+	p.integer("TASKMIND_GRAPHQL_MAX_COSTLY_FIELDS", &c.MaxCostlyFields)
 	p.int64("TASKMIND_MAX_BODY_BYTES", &c.MaxBodyBytes)
 	p.str("TASKMIND_SECRET_KEY", &c.SecretKey)
 	p.str("TASKMIND_BASE_URL", &c.BaseURL)
@@ -206,6 +212,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxDepth < 3 {
 		errs = append(errs, fmt.Errorf("TASKMIND_GRAPHQL_MAX_DEPTH must be at least 3, got %d", c.MaxDepth))
+	}
+	if c.MaxRootFields < 1 || c.MaxRootFields > 1000 {
+		errs = append(errs, fmt.Errorf("TASKMIND_GRAPHQL_MAX_ROOT_FIELDS must be between 1 and 1000, got %d", c.MaxRootFields))
+	}
+	if c.MaxCostlyFields < 1 || c.MaxCostlyFields > 100 {
+		errs = append(errs, fmt.Errorf("TASKMIND_GRAPHQL_MAX_COSTLY_FIELDS must be between 1 and 100, got %d", c.MaxCostlyFields))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("TASKMIND_MAX_BODY_BYTES must be at least 1024, got %d", c.MaxBodyBytes))
