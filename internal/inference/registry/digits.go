@@ -100,9 +100,13 @@ func toProbabilities(xs []float32) []float64 {
 	return out
 }
 
-// maxImageSide bounds decoded PNGs so a small file cannot expand into a
-// huge bitmap.
-const maxImageSide = 4096
+// maxImageSide and maxImagePixels bound decoded PNGs, read from the header
+// before decoding, so a small file cannot expand into a huge bitmap (a
+// 108 KB file can claim 4096x4096).
+const (
+	maxImageSide   = 4096
+	maxImagePixels = 4 << 20
+)
 
 // DecodeDigit turns a PNG of a handwritten digit into MNIST-style input:
 // grayscale, inverted when the background is light, the ink's bounding box
@@ -114,6 +118,9 @@ func DecodeDigit(rs io.ReadSeeker) ([]float64, error) {
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImageSide || cfg.Height > maxImageSide {
 		return nil, apperr.Invalid("image", "image must be between 1x1 and %dx%d pixels", maxImageSide, maxImageSide)
+	}
+	if cfg.Width*cfg.Height > maxImagePixels {
+		return nil, apperr.Invalid("image", "image has %dx%d pixels; the limit is %d pixels", cfg.Width, cfg.Height, maxImagePixels)
 	}
 	if _, err := rs.Seek(0, io.SeekStart); err != nil {
 		return nil, err
