@@ -76,18 +76,17 @@ func (d *boundedDriver) Tx(ctx context.Context) (dialect.Tx, error) {
 
 // BeginTx is the transaction with options that ent's client looks for.
 func (d *boundedDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	begin, ok := d.Driver.(interface {
+		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("database: %T cannot begin a transaction with options", d.Driver)
+	}
 	release, err := d.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var tx dialect.Tx
-	if b, ok := d.Driver.(interface {
-		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
-	}); ok {
-		tx, err = b.BeginTx(ctx, opts)
-	} else {
-		tx, err = d.Driver.Tx(ctx)
-	}
+	tx, err := begin.BeginTx(ctx, opts)
 	if err != nil {
 		release()
 		return nil, err

@@ -63,3 +63,19 @@ func TestSQLiteKeepsAcknowledgedCommits(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestTransactionOptionsReachPostgreSQL: the pool bound wraps transactions;
+// their options must still reach the database (a read-only transaction
+// refuses a write).
+func TestTransactionOptionsReachPostgreSQL(t *testing.T) {
+	db := dbtest.Open(t, dbtest.Postgres(t))
+	ctx := auth.SystemContext(context.Background())
+	tx, err := db.Client.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("BeginTx: %v", err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	if _, err := tx.User.Create().SetEmail("ro@example.com").SetName("ro").Save(ctx); err == nil {
+		t.Fatal("a write inside a read-only transaction succeeded: the options were dropped")
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"sync"
 
-	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -22,8 +21,8 @@ const stmtCacheSize = 512
 // driver: they are short, and a statement cache per transaction would not
 // be reused.
 type preparedDriver struct {
-	dialect.Driver
-	cached entsql.Conn
+	*entsql.Driver // Tx and BeginTx, unprepared
+	cached         entsql.Conn
 }
 
 func newPreparedDriver(db *sql.DB, d string) (*preparedDriver, error) {
