@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -20,22 +19,19 @@ import (
 type driverTx = driver.Tx
 
 // openTx opens the mutation's transaction. A failure here is the database's
-// (down, or no connection free within the pool wait), and entgql would put
-// its text in the response, so it is logged and replaced by UNAVAILABLE.
+// (down, or no connection free within the pool wait); entgql would put its
+// text in the response, so it is logged and the client-safe error recorded
+// for codeTxErrors.
 func openTx(ctx context.Context, client *ent.Client, log *slog.Logger) (context.Context, driver.Tx, error) {
 	txCtx, tx, err := client.OpenTx(ctx)
 	if err != nil {
 		log.WarnContext(ctx, "opening transaction failed", "request_id", requestid.From(ctx), "err", err)
-		if e, ok := apperr.As(err); ok {
-			return nil, nil, e
-		}
-		return nil, nil, apperr.ErrUnavailable
+		return nil, nil, recordTxFailure(ctx, err)
 	}
 	return txCtx, loggedTx{Tx: tx, ctx: ctx, log: log}, nil
 }
 
-// loggedTx keeps the driver's words about a failed commit in the log:
-// entgql puts the commit error's text in the response.
+// loggedTx keeps the driver's words about a failed commit in the log.
 type loggedTx struct {
 	driver.Tx
 	ctx context.Context
@@ -48,32 +44,49 @@ func (t loggedTx) Commit() error {
 		return nil
 	}
 	t.log.WarnContext(t.ctx, "commit failed", "request_id", requestid.From(t.ctx), "err", err)
-	return apperr.ErrUnavailable
+	return recordTxFailure(t.ctx, err)
 }
 
-// codeTxErrors gives entgql's transaction errors ("cannot create
-// transaction: ...", "cannot commit transaction: ...", made with
-// graphql.ErrorResponse, so they bypass the error presenter) the code and
-// message of the error behind them, which openTx and loggedTx made
-// client-safe. It must wrap the Transactioner.
+// txFailure carries the client-safe form of a transaction error from
+// openTx or loggedTx out to codeTxErrors: entgql reports those errors with
+// graphql.ErrorResponse, as text with no code, past the error presenter.
+type txFailure struct{ err *apperr.Error }
+
+type txFailureKey struct{}
+
+func recordTxFailure(ctx context.Context, err error) error {
+	safe, ok := apperr.As(err)
+	if !ok {
+		safe = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+		if apperr.IsUnavailable(err) {
+			safe = apperr.ErrUnavailable
+		}
+	}
+	if f, ok := ctx.Value(txFailureKey{}).(*txFailure); ok {
+		f.err = safe
+	}
+	return safe
+}
+
+// codeTxErrors replaces entgql's transaction errors (the only errors that
+// reach it with no code) by the recorded client-safe error, so that their
+// message and code are ours. It must wrap the Transactioner.
 func codeTxErrors(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	resp := next(ctx)
+	f := &txFailure{}
+	resp := next(context.WithValue(ctx, txFailureKey{}, f))
 	if resp == nil {
 		return resp
+	}
+	safe := f.err
+	if safe == nil {
+		safe = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
 	}
 	for _, e := range resp.Errors {
 		if e.Extensions["code"] != nil {
 			continue
 		}
-		code, msg := apperr.Internal, "internal error"
-		if strings.HasSuffix(e.Message, apperr.ErrUnavailable.Message) || strings.HasSuffix(e.Message, apperr.ErrPoolTimeout.Message) {
-			code, msg = apperr.Unavailable, apperr.ErrUnavailable.Message
-		}
-		e.Message = msg
-		if e.Extensions == nil {
-			e.Extensions = map[string]any{}
-		}
-		e.Extensions["code"] = string(code)
+		e.Message = safe.Message
+		e.Extensions = map[string]any{"code": string(safe.Code)}
 	}
 	return resp
 }
