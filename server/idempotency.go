@@ -6,11 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -63,11 +61,10 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if !v.SignedIn() {
 			return next(c)
 		}
-		body, err := io.ReadAll(req.Body)
+		body, err := readBounded(req)
 		if err != nil {
-			return err // over the body limit: limitBody's 413
+			return err
 		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
 		sum := sha256.Sum256(body)
 		hash := hex.EncodeToString(sum[:])
 		scope := req.Method + " " + c.Path()
@@ -159,14 +156,12 @@ func (s *Server) replayIdempotent(c echo.Context, ctx context.Context, userID in
 	}
 }
 
-var lastIdempotencyPrune atomic.Int64
-
 // pruneIdempotencyKeys deletes expired keys, at most once a minute per
 // replica, on the request path (one indexed delete).
 func (s *Server) pruneIdempotencyKeys(ctx context.Context) {
 	now := time.Now()
-	last := lastIdempotencyPrune.Load()
-	if now.UnixNano()-last < int64(time.Minute) || !lastIdempotencyPrune.CompareAndSwap(last, now.UnixNano()) {
+	last := s.idempotencyPruned.Load()
+	if now.UnixNano()-last < int64(time.Minute) || !s.idempotencyPruned.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
 	if _, err := s.deps.DB.Client.IdempotencyKey.Delete().Where(idempotencykey.CreatedAtLT(now.Add(-idempotencyTTL))).Exec(ctx); err != nil && !errors.Is(err, context.Canceled) {

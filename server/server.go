@@ -70,6 +70,9 @@ type Server struct {
 	closing      context.Context
 	closeSockets context.CancelFunc
 	websockets   sync.WaitGroup
+	// idempotencyPruned is when expired idempotency keys were last pruned
+	// (Unix nanoseconds).
+	idempotencyPruned atomic.Int64
 }
 
 // New builds the server and its routes; nothing listens yet.
