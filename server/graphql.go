@@ -18,9 +18,12 @@ import (
 // which keeps simple cross-site form posts out.
 func (s *Server) serveGraphQL(c echo.Context) error {
 	req := c.Request()
-	upgrade := req.Header.Get(echo.HeaderUpgrade) != ""
-	if !upgrade && auth.FromContext(req.Context()).Role == auth.RoleAnonymous && req.Method != http.MethodOptions {
+	if req.Header.Get(echo.HeaderUpgrade) != "" {
 		// Websockets authenticate in connection_init instead.
+		s.serveWebsocket(c.Response(), req)
+		return nil
+	}
+	if auth.FromContext(req.Context()).Role == auth.RoleAnonymous && req.Method != http.MethodOptions {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="taskmind"`)
 		return c.JSON(http.StatusUnauthorized, map[string]any{"errors": []map[string]any{{
 			"message":    "sign in or send an API token (Authorization: Bearer <token>)",
@@ -38,30 +41,26 @@ func (s *Server) serveGraphQL(c echo.Context) error {
 		if err := s.boundMultipart(req); err != nil {
 			return err
 		}
-	} else if !upgrade {
-		if err := checkGraphQLHygiene(req); err != nil {
-			return err
-		}
-	}
-	if upgrade {
-		// http.Server.Shutdown does not track hijacked connections: tie each
-		// websocket to the server's own lifetime so Shutdown can close them.
-		s.websockets.Add(1)
-		defer s.websockets.Done()
-		ctx, cancel := context.WithCancel(req.Context())
-		defer cancel()
-		stop := context.AfterFunc(s.closing, cancel)
-		defer stop()
-		req = req.WithContext(ctx)
-	}
-	if upgrade {
-		s.graphql.ServeHTTP(c.Response(), req)
-		return nil
+	} else if err := checkGraphQLHygiene(req); err != nil {
+		return err
 	}
 	outcome := &graph.Outcome{}
 	req = req.WithContext(graph.WithOutcome(req.Context(), outcome))
 	s.graphql.ServeHTTP(&outcomeWriter{ResponseWriter: c.Response(), outcome: outcome}, req)
 	return nil
+}
+
+// serveWebsocket ties each websocket to the server's own lifetime:
+// http.Server.Shutdown does not track hijacked connections, so Shutdown
+// closes them through s.closing.
+func (s *Server) serveWebsocket(w http.ResponseWriter, req *http.Request) {
+	s.websockets.Add(1)
+	defer s.websockets.Done()
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.closing, cancel)
+	defer stop()
+	s.graphql.ServeHTTP(w, req.WithContext(ctx))
 }
 
 // outcomeWriter turns the 200 of a GraphQL response that failed as a whole
