@@ -186,9 +186,16 @@ func (in *instance) mustGQL(dst any, query string, vars map[string]any, headers 
 	}
 }
 
-// rest sends a request and returns status and body.
-func (in *instance) rest(method, path, contentType, body string, headers ...string) (int, []byte) {
-	in.t.Helper()
+// reply is an HTTP response read whole.
+type reply struct {
+	status int
+	body   string
+	header http.Header
+}
+
+// send sends a request and reads the whole response; it is safe to call
+// from other goroutines (it reports failures, it does not stop the test).
+func (in *instance) send(method, path, contentType, body string, headers ...string) (reply, error) {
 	req, _ := http.NewRequest(method, in.URL+path, strings.NewReader(body))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -198,11 +205,21 @@ func (in *instance) rest(method, path, contentType, body string, headers ...stri
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		in.t.Fatalf("%s %s: %v", method, path, err)
+		return reply{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw
+	return reply{status: resp.StatusCode, body: string(raw), header: resp.Header}, nil
+}
+
+// rest sends a request and returns status and body.
+func (in *instance) rest(method, path, contentType, body string, headers ...string) (int, []byte) {
+	in.t.Helper()
+	r, err := in.send(method, path, contentType, body, headers...)
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	return r.status, []byte(r.body)
 }
 
 // forEachBackend runs f against SQLite and PostgreSQL.

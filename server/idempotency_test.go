@@ -1,49 +1,37 @@
 package server_test
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/taskmind/taskmind/ent/task"
 	"github.com/taskmind/taskmind/ent/user"
+	"github.com/taskmind/taskmind/internal/auth"
 	"github.com/taskmind/taskmind/internal/config"
 	"github.com/taskmind/taskmind/internal/dbtest"
 )
 
-type answer struct {
-	status   int
-	body     string
-	replayed bool
+// postWithKey posts a JSON body as the token's user with an Idempotency-Key.
+func postWithKey(t *testing.T, in *instance, path, body, token, key string) reply {
+	r, err := in.send(http.MethodPost, path, "application/json", body,
+		"Authorization", "Bearer "+token, "Idempotency-Key", key)
+	if err != nil {
+		t.Error(err)
+	}
+	return r
 }
 
-func postWithKey(t *testing.T, url, body, token, key string) answer {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader([]byte(body)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Errorf("POST %s: %v", url, err)
-		return answer{}
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, body: string(raw), replayed: resp.Header.Get("Idempotent-Replayed") == "true"}
-}
+func replayed(r reply) bool { return r.header.Get("Idempotent-Replayed") == "true" }
 
 func countTitled(t *testing.T, in *instance, title string) int {
 	t.Helper()
-	var n int
-	if err := in.DB.SQL.QueryRow(`SELECT count(*) FROM tasks WHERE title = $1`, title).Scan(&n); err != nil {
-		// SQLite takes ? placeholders.
-		if err := in.DB.SQL.QueryRow(`SELECT count(*) FROM tasks WHERE title = ?`, title).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
+	n, err := in.DB.Client.Task.Query().Where(task.Title(title)).Count(auth.SystemContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
@@ -56,32 +44,32 @@ func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
 		in := start(t, cfg)
 		alice, bob := in.newUser(user.RoleMember), in.newUser(user.RoleMember)
 
-		first := postWithKey(t, in.URL+"/tasks", `{"title":"rest-once"}`, alice.Token, "k-1")
-		again := postWithKey(t, in.URL+"/tasks", `{"title":"rest-once"}`, alice.Token, "k-1")
-		if first.status != http.StatusCreated || again.status != first.status || again.body != first.body || !again.replayed {
+		first := postWithKey(t, in, "/tasks", `{"title":"rest-once"}`, alice.Token, "k-1")
+		again := postWithKey(t, in, "/tasks", `{"title":"rest-once"}`, alice.Token, "k-1")
+		if first.status != http.StatusCreated || again.status != first.status || again.body != first.body || !replayed(again) {
 			t.Fatalf("REST retry: first %+v, again %+v", first, again)
 		}
 		if n := countTitled(t, in, "rest-once"); n != 1 {
 			t.Fatalf("REST retry stored %d rows, want 1", n)
 		}
-		other := postWithKey(t, in.URL+"/tasks", `{"title":"rest-other"}`, alice.Token, "k-1")
+		other := postWithKey(t, in, "/tasks", `{"title":"rest-other"}`, alice.Token, "k-1")
 		if other.status != http.StatusUnprocessableEntity {
 			t.Errorf("key reused for another body: %+v, want 422", other)
 		}
-		if b := postWithKey(t, in.URL+"/tasks", `{"title":"rest-once"}`, bob.Token, "k-1"); b.status != http.StatusCreated || b.replayed {
+		if b := postWithKey(t, in, "/tasks", `{"title":"rest-once"}`, bob.Token, "k-1"); b.status != http.StatusCreated || replayed(b) {
 			t.Errorf("another user's same key: %+v, want a new 201", b)
 		}
 
 		gql, _ := json.Marshal(map[string]any{"query": `mutation { createTask(input: {title: "gql-once"}) { id title owner { id } } }`})
-		g1 := postWithKey(t, in.URL+"/graphql", string(gql), alice.Token, "k-1")
-		g2 := postWithKey(t, in.URL+"/graphql", string(gql), alice.Token, "k-1")
-		if g1.status != http.StatusOK || g2.body != g1.body || !g2.replayed {
+		g1 := postWithKey(t, in, "/graphql", string(gql), alice.Token, "k-1")
+		g2 := postWithKey(t, in, "/graphql", string(gql), alice.Token, "k-1")
+		if g1.status != http.StatusOK || g2.body != g1.body || !replayed(g2) {
 			t.Fatalf("GraphQL retry: first %+v, again %+v", g1, g2)
 		}
 		if n := countTitled(t, in, "gql-once"); n != 1 {
 			t.Fatalf("GraphQL retry stored %d rows, want 1", n)
 		}
-		if bad := postWithKey(t, in.URL+"/tasks", `{"title":"x"}`, alice.Token, strings.Repeat("k", 256)); bad.status != http.StatusBadRequest {
+		if bad := postWithKey(t, in, "/tasks", `{"title":"x"}`, alice.Token, strings.Repeat("k", 256)); bad.status != http.StatusBadRequest {
 			t.Errorf("a 256-character key: %+v, want 400", bad)
 		}
 	})
@@ -100,7 +88,7 @@ func TestIdempotencyKeyRacingOnTwoReplicas(t *testing.T) {
 		{"/graphql", `{"query":"mutation { createTask(input: {title: \"raced-gql\"}) { id title } }"}`, "raced-gql"},
 	} {
 		const n = 16
-		answers := make([]answer, n)
+		answers := make([]reply, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			in := a
@@ -110,7 +98,7 @@ func TestIdempotencyKeyRacingOnTwoReplicas(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				answers[i] = postWithKey(t, in.URL+target.path, target.body, member.Token, "race-"+target.title)
+				answers[i] = postWithKey(t, in, target.path, target.body, member.Token, "race-"+target.title)
 			}()
 		}
 		wg.Wait()

@@ -67,11 +67,7 @@ func TestSmallPoolConcurrentWritesSelectingOwner(t *testing.T) {
 		if failed > 0 {
 			t.Fatalf("%d of %d writes failed with a pool of 2", failed, n)
 		}
-		var count int
-		if err := in.DB.SQL.QueryRow(`SELECT count(*) FROM tasks WHERE title = 'pool'`).Scan(&count); err != nil {
-			t.Fatal(err)
-		}
-		if count != n {
+		if count := countTitled(t, in, "pool"); count != n {
 			t.Fatalf("%d tasks stored, want %d", count, n)
 		}
 	})

@@ -49,12 +49,12 @@ func TestPoolExhaustedAnswersUnavailable(t *testing.T) {
 		t.Errorf("GraphQL write on a full pool: HTTP %d, want 503", r.status)
 	}
 
-	status, body, hdr := restWithHeaders(t, in.URL+"/tasks", `{"title":"held"}`, member.Token)
-	if status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
-		t.Fatalf("REST write on a full pool: %d Retry-After=%q %s, want 503 with Retry-After", status, hdr.Get("Retry-After"), body)
+	w := mustSend(t, in, http.MethodPost, "/tasks", `{"title":"held"}`, member.auth()...)
+	if w.status != http.StatusServiceUnavailable || w.header.Get("Retry-After") == "" {
+		t.Fatalf("REST write on a full pool: %d Retry-After=%q %s, want 503 with Retry-After", w.status, w.header.Get("Retry-After"), w.body)
 	}
-	if !strings.Contains(body, `"UNAVAILABLE"`) {
-		t.Errorf("REST body %s lacks code UNAVAILABLE", body)
+	if !strings.Contains(w.body, `"UNAVAILABLE"`) {
+		t.Errorf("REST body %s lacks code UNAVAILABLE", w.body)
 	}
 }
 
@@ -86,12 +86,12 @@ func TestDatabaseDownAnswersUnavailable(t *testing.T) {
 			}
 		}
 	}
-	status, body, hdr := restWithHeaders(t, in.URL+"/tasks", `{"title":"during"}`, member.Token)
-	if status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(body, "UNAVAILABLE") {
-		t.Errorf("REST write with the database down: %d Retry-After=%q %s", status, hdr.Get("Retry-After"), body)
+	w := mustSend(t, in, http.MethodPost, "/tasks", `{"title":"during"}`, member.auth()...)
+	if w.status != http.StatusServiceUnavailable || w.header.Get("Retry-After") == "" || !strings.Contains(w.body, "UNAVAILABLE") {
+		t.Errorf("REST write with the database down: %d Retry-After=%q %s", w.status, w.header.Get("Retry-After"), w.body)
 	}
-	if strings.Contains(body, "dial") || strings.Contains(body, "pq:") {
-		t.Errorf("driver text reached the client: %s", body)
+	if strings.Contains(w.body, "dial") || strings.Contains(w.body, "pq:") {
+		t.Errorf("driver text reached the client: %s", w.body)
 	}
 
 	px.up()
@@ -108,18 +108,14 @@ func TestDatabaseDownAnswersUnavailable(t *testing.T) {
 	}
 }
 
-func restWithHeaders(t *testing.T, u, body, token string) (int, string, http.Header) {
+// mustSend is send with a JSON body that must get an answer.
+func mustSend(t *testing.T, in *instance, method, path, body string, headers ...string) reply {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	r, err := in.send(method, path, "application/json", body, headers...)
 	if err != nil {
-		t.Fatalf("POST %s: %v", u, err)
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(raw), resp.Header
+	return r
 }
 
 // tcpProxy forwards a loopback port to PostgreSQL; down closes the port and
