@@ -65,17 +65,19 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	he := s.toHTTPError(c, err)
 	if he.status == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", retryAfterSeconds)
-		if c.Path() == "/graphql" && c.Request().Method != http.MethodHead {
-			// Failed before gqlgen ran (authenticating, say): GraphQL
-			// clients read errors[].extensions.code, not REST's shape.
-			_ = c.JSON(he.status, map[string]any{"errors": []map[string]any{{
-				"message": he.body.Message, "extensions": map[string]any{"code": he.body.Code},
-			}}})
-			return
-		}
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(he.status)
+		return
+	}
+	if c.Path() == "/graphql" {
+		// Refused before gqlgen ran (too large, unavailable, bad input):
+		// GraphQL clients read errors[].extensions, not REST's shape.
+		ext := map[string]any{"code": he.body.Code}
+		if he.body.Field != "" {
+			ext["field"] = he.body.Field
+		}
+		_ = c.JSON(he.status, map[string]any{"errors": []map[string]any{{"message": he.body.Message, "extensions": ext}}})
 		return
 	}
 	_ = c.JSON(he.status, restError{Error: he.body})
