@@ -42,9 +42,9 @@ type HandlerOptions struct {
 	OnOperation func(ctx context.Context, name, opType, code string, d time.Duration)
 }
 
-// parserTokenLimit bounds the work of parsing a query; a legitimate query
+// ParserTokenLimit bounds the work of parsing a query; a legitimate query
 // from the app or the playground is a few hundred tokens.
-const parserTokenLimit = 5000
+const ParserTokenLimit = 5000
 
 // NewHandler builds the /graphql handler with every transport listed on
 // purpose: POST (application/json only), GET for queries, multipart for
@@ -74,7 +74,7 @@ func NewHandler(schema graphql.ExecutableSchema, client *ent.Client, log *slog.L
 	}
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.SetParserTokenLimit(parserTokenLimit)
+	srv.SetParserTokenLimit(ParserTokenLimit)
 	srv.SetDisableSuggestion(true)
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})

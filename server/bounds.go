@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 
+	"github.com/taskmind/taskmind/graph"
 	"github.com/taskmind/taskmind/internal/auth"
 )
 
@@ -241,7 +242,7 @@ func uploadsModel(ops []byte) bool {
 	if json.Unmarshal(ops, &op) != nil {
 		return false
 	}
-	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: op.Query}, 5000)
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: op.Query}, graph.ParserTokenLimit)
 	if err != nil {
 		return false
 	}
