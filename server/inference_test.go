@@ -568,30 +568,14 @@ func TestClassifyDigitPNG(t *testing.T) {
 		if err := pngEncode(&png, img); err != nil {
 			t.Fatal(err)
 		}
-		var body bytes.Buffer
-		w := multipart.NewWriter(&body)
-		_ = w.WriteField("operations", `{"query":"mutation($img: Upload) { classifyDigit(image: $img) { digit } }","variables":{"img":null}}`)
-		_ = w.WriteField("map", `{"0": ["variables.img"]}`)
-		fw, _ := w.CreateFormFile("0", "digit.png")
-		_, _ = fw.Write(png.Bytes())
-		_ = w.Close()
-		req, _ := http.NewRequest(http.MethodPost, in.URL+"/graphql", &body)
-		req.Header.Set("Content-Type", w.FormDataContentType())
-		req.Header.Set("GraphQL-Preflight", "1")
-		req.Header.Set("Authorization", "Bearer "+viewer.Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		raw := classifyImage(t, in, viewer.Token, "digit.png", png.Bytes())
 		var out struct {
 			Data struct {
 				ClassifyDigit struct{ Digit int } `json:"classifyDigit"`
 			}
 			Errors []any
 		}
-		err = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if err != nil || len(out.Errors) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil || len(out.Errors) > 0 {
 			t.Fatalf("digit %d: %v %+v", i, err, out.Errors)
 		}
 		if out.Data.ClassifyDigit.Digit == set.labels[i] {
@@ -604,3 +588,22 @@ func TestClassifyDigitPNG(t *testing.T) {
 }
 
 func pngEncode(w io.Writer, img image.Image) error { return png.Encode(w, img) }
+
+// classifyImage sends a PNG to classifyDigit(image:) as the web app does (a
+// multipart upload) and returns the response body.
+func classifyImage(t *testing.T, in *instance, token, name string, img []byte) []byte {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("operations", `{"query":"mutation($img: Upload) { classifyDigit(image: $img) { digit } }","variables":{"img":null}}`)
+	_ = w.WriteField("map", `{"0": ["variables.img"]}`)
+	fw, _ := w.CreateFormFile("0", name)
+	_, _ = fw.Write(img)
+	_ = w.Close()
+	r, err := in.send(http.MethodPost, "/graphql", w.FormDataContentType(), body.String(),
+		"GraphQL-Preflight", "1", "Authorization", "Bearer "+token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(r.body)
+}
