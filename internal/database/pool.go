@@ -97,30 +97,27 @@ func (d *boundedDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (diale
 // QueryContext runs hand-built queries (see internal/identity) under the
 // same bound; like Query, the slot goes back once the query has answered.
 func (d *boundedDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	release, err := d.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	q, err := querier(d.Driver)
-	if err != nil {
-		return nil, err
-	}
-	return q.QueryContext(ctx, query, args...)
+	return withSlot(ctx, d, func(q entsql.ExecQuerier) (*sql.Rows, error) { return q.QueryContext(ctx, query, args...) })
 }
 
 // ExecContext is QueryContext's counterpart.
 func (d *boundedDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	release, err := d.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	return withSlot(ctx, d, func(q entsql.ExecQuerier) (sql.Result, error) { return q.ExecContext(ctx, query, args...) })
+}
+
+// withSlot runs a hand-built statement on the inner driver within a slot.
+func withSlot[T any](ctx context.Context, d *boundedDriver, run func(entsql.ExecQuerier) (T, error)) (T, error) {
+	var zero T
 	q, err := querier(d.Driver)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	return q.ExecContext(ctx, query, args...)
+	release, err := d.acquire(ctx)
+	if err != nil {
+		return zero, err
+	}
+	defer release()
+	return run(q)
 }
 
 type releasingTx struct {
